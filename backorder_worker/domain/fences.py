@@ -1,0 +1,147 @@
+"""The static fences (R2) and the reasons every fence records.
+
+Static fences decide which candidate locations may serve each SKU of a shipment. Every
+fence is evaluated for every candidate location, so that the reasons list *all* filters,
+not just the first one that bit. The reactive complete-stock fence is judged later, by the
+release round, because it depends on stock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from backorder_worker.domain.model import Catalog, FenceMode, FulfillmentType, Shipment
+
+
+class Fence(StrEnum):
+    LOCATION_INACTIVE = "location-inactive"
+    FULFILLMENT_TYPE = "fulfillment-type"
+    BOPIS_PICKUP_LOCATION = "bopis-pickup-location"
+    SKU_NOT_LISTED = "sku-not-listed"
+    COMPLETE_STOCK = "complete-stock"
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    fence: Fence
+    mode: FenceMode
+    detail: str
+    sku: str | None = None
+    location_id: str | None = None
+    requested: int | None = None
+    assignable: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    """Per SKU, the locations that pass every static fence, most preferred first."""
+
+    locations_by_sku: Mapping[str, tuple[str, ...]]
+    sets_by_sku: Mapping[str, frozenset[str]]
+    preference: Mapping[str, int]  # location_id -> position in (rank, id) order
+    reasons: tuple[Reason, ...]
+
+    def locations(self, sku: str) -> tuple[str, ...]:
+        return self.locations_by_sku.get(sku, ())
+
+    def is_eligible(self, location_id: str, sku: str) -> bool:
+        return location_id in self.sets_by_sku.get(sku, ())
+
+    def is_blocked(self, sku: str) -> bool:
+        return not self.locations_by_sku.get(sku)
+
+
+_Open = tuple[list[str], list[Reason]]
+_Eligible = tuple[tuple[str, ...], frozenset[str], list[Reason]]
+
+
+class StaticFences:
+    """Evaluates the static fences, memoised per (fulfilment type, pickup location, SKU)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        ordered = sorted(catalog.locations.values(), key=lambda loc: (loc.rank, loc.location_id))
+        self._order = [loc.location_id for loc in ordered]
+        self._preference = {location_id: i for i, location_id in enumerate(self._order)}
+        self._by_location: dict[tuple[FulfillmentType, str | None], _Open] = {}
+        self._by_sku: dict[tuple[FulfillmentType, str | None, str], _Eligible] = {}
+
+    def evaluate(self, shipment: Shipment) -> Eligibility:
+        ft, pickup = shipment.fulfillment_type, shipment.pickup_location_id
+        open_locations, reasons = self._location_fences(ft, pickup)
+        all_reasons = list(reasons)
+        by_sku: dict[str, tuple[str, ...]] = {}
+        sets: dict[str, frozenset[str]] = {}
+        for sku in sorted(shipment.skus):
+            key = (ft, pickup, sku)
+            if key not in self._by_sku:
+                self._by_sku[key] = self._listing_fence(sku, open_locations)
+            by_sku[sku], sets[sku], sku_reasons = self._by_sku[key]
+            all_reasons.extend(sku_reasons)
+        return Eligibility(by_sku, sets, self._preference, tuple(all_reasons))
+
+    def _location_fences(
+        self, ft: FulfillmentType, pickup: str | None
+    ) -> tuple[list[str], list[Reason]]:
+        key = (ft, pickup)
+        if key in self._by_location:
+            return self._by_location[key]
+        candidates = self._order
+        reasons: list[Reason] = []
+        if ft is FulfillmentType.BOPIS:
+            candidates = [pickup] if pickup in self._preference else []
+            if not candidates:
+                reasons.append(
+                    _static(
+                        Fence.BOPIS_PICKUP_LOCATION,
+                        f"pickup location {pickup!r} is not a known location",
+                        location_id=pickup,
+                    )
+                )
+        open_locations: list[str] = []
+        for location_id in candidates:
+            location = self._catalog.locations[location_id]
+            before = len(reasons)
+            if not location.active:
+                reasons.append(
+                    _static(
+                        Fence.LOCATION_INACTIVE, "location is inactive", location_id=location_id
+                    )
+                )
+            if ft not in location.fulfillment_types:
+                reasons.append(
+                    _static(
+                        Fence.FULFILLMENT_TYPE,
+                        f"location does not serve {ft.value}",
+                        location_id=location_id,
+                    )
+                )
+            if len(reasons) == before:
+                open_locations.append(location_id)
+        self._by_location[key] = (open_locations, reasons)
+        return open_locations, reasons
+
+    def _listing_fence(self, sku: str, open_locations: list[str]) -> _Eligible:
+        eligible: list[str] = []
+        reasons: list[Reason] = []
+        for location_id in open_locations:
+            if self._catalog.listing(sku, location_id) is None:
+                reasons.append(
+                    _static(
+                        Fence.SKU_NOT_LISTED,
+                        f"{sku} is not listed at {location_id}",
+                        sku=sku,
+                        location_id=location_id,
+                    )
+                )
+            else:
+                eligible.append(location_id)
+        return tuple(eligible), frozenset(eligible), reasons
+
+
+def _static(
+    fence: Fence, detail: str, *, sku: str | None = None, location_id: str | None = None
+) -> Reason:
+    return Reason(fence, FenceMode.STATIC, detail, sku=sku, location_id=location_id)

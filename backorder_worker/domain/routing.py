@@ -1,0 +1,196 @@
+"""Routing one shipment against a stock pool (R3, R5, R6, R9).
+
+Preference, in this order (R6): current stock over future supply; fewest resulting
+shipments (one location over several); earliest expected date; the location's rank; its
+id. A bundle (R9) is placed whole, at one location and from one kind of stock. Without
+split a shipment goes to one location, all current or all future. The planner only
+proposes: it never changes the pool, so a round may keep or discard a plan.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from backorder_worker.domain.fences import Eligibility
+from backorder_worker.domain.inventory import Draw, StockPool
+from backorder_worker.domain.model import Line, Shipment
+
+CURRENT, FUTURE = "current", "future"
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    line_id: str
+    draw: Draw
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    assignments: tuple[Assignment, ...]
+    missing: Mapping[str, int]  # line_id -> units not assigned
+
+    @property
+    def is_complete(self) -> bool:
+        return not self.missing
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    lines: tuple[Line, ...]
+    is_bundle: bool
+
+
+def parts_of(shipment: Shipment) -> list[_Part]:
+    """Bundles (R9) first, in the order of their first line, then every other line."""
+    bundles: dict[str, list[Line]] = {}
+    parts: list[_Part | str] = []
+    for line in shipment.lines:
+        if line.bundle_id is None:
+            parts.append(_Part((line,), is_bundle=False))
+        elif line.bundle_id not in bundles:
+            bundles[line.bundle_id] = [line]
+            parts.append(line.bundle_id)
+        else:
+            bundles[line.bundle_id].append(line)
+    return [_Part(tuple(bundles[p]), is_bundle=True) if isinstance(p, str) else p for p in parts]
+
+
+@dataclass
+class _Scratch:
+    """Tentative draws on top of the pool while a plan is being built."""
+
+    pool: StockPool
+    taken: dict[tuple[str, str, str], int] = field(default_factory=lambda: defaultdict(int))
+
+    def left(self, kind: str, location_id: str, sku: str) -> int:
+        have = (self.pool.current if kind == CURRENT else self.pool.future)(location_id, sku)
+        return have - self.taken[(kind, location_id, sku)]
+
+    def draws(self, kind: str, location_id: str, sku: str, units: int) -> list[Draw]:
+        already = self.taken[(kind, location_id, sku)]
+        self.taken[(kind, location_id, sku)] = already + units
+        if kind == CURRENT:
+            return [Draw(location_id, sku, units)]
+        drawn = self.pool.future_draws(location_id, sku, already + units)
+        return _skip_units(drawn, already)
+
+
+def _skip_units(draws: list[Draw], skip: int) -> list[Draw]:
+    kept: list[Draw] = []
+    for draw in draws:
+        cut = min(skip, draw.quantity)
+        skip -= cut
+        if draw.quantity > cut:
+            kept.append(
+                Draw(
+                    draw.location_id,
+                    draw.sku,
+                    draw.quantity - cut,
+                    draw.supply_id,
+                    draw.expected_date,
+                )
+            )
+    return kept
+
+
+class _Planner:
+    def __init__(self, shipment: Shipment, eligibility: Eligibility, pool: StockPool) -> None:
+        self.parts = parts_of(shipment)
+        self.eligibility = eligibility
+        self.scratch = _Scratch(pool)
+        self.remaining = {line.line_id: line.quantity for line in shipment.lines}
+        self.assignments: list[Assignment] = []
+        usable = {
+            location_id
+            for sku in shipment.skus
+            for location_id in pool.locations_with(sku)
+            if eligibility.is_eligible(location_id, sku)
+        }
+        self.locations = sorted(usable, key=eligibility.preference.__getitem__)
+
+    def fill(self, kind: str, location_id: str, commit: bool) -> tuple[int, date | None]:
+        """Units the location can take of what remains, and the latest date that uses."""
+        saved = dict(self.scratch.taken)
+        units, latest, planned = 0, None, []
+        for part in self.parts:
+            lines = [ln for ln in part.lines if self.remaining[ln.line_id] > 0]
+            if not lines or not all(
+                self.eligibility.is_eligible(location_id, ln.sku) for ln in lines
+            ):
+                continue
+            if part.is_bundle and not self._fits_whole(kind, location_id, lines):
+                continue
+            for line in lines:
+                take = min(
+                    self.remaining[line.line_id], self.scratch.left(kind, location_id, line.sku)
+                )
+                if take <= 0:
+                    continue
+                for draw in self.scratch.draws(kind, location_id, line.sku, take):
+                    planned.append(Assignment(line.line_id, draw))
+                    if draw.expected_date is not None:
+                        latest = max(latest or draw.expected_date, draw.expected_date)
+                units += take
+        if commit:
+            self.assignments.extend(planned)
+            for a in planned:
+                self.remaining[a.line_id] -= a.draw.quantity
+        else:
+            self.scratch.taken = defaultdict(int, saved)
+        return units, latest
+
+    def _fits_whole(self, kind: str, location_id: str, lines: list[Line]) -> bool:
+        need: dict[str, int] = defaultdict(int)
+        for line in lines:
+            need[line.sku] += self.remaining[line.line_id]
+        return all(self.scratch.left(kind, location_id, s) >= n for s, n in need.items())
+
+    @property
+    def outstanding(self) -> int:
+        return sum(self.remaining.values())
+
+    def plan(self) -> Plan:
+        missing = {line_id: n for line_id, n in self.remaining.items() if n > 0}
+        return Plan(tuple(self.assignments), missing)
+
+    def best_single(self, kind: str) -> str | None:
+        """The location that takes the most, by earliest date and preference on ties."""
+        best: tuple[int, date, int] | None = None
+        chosen = None
+        for location_id in self.locations:
+            units, latest = self.fill(kind, location_id, commit=False)
+            key = (-units, latest or date.min, self.eligibility.preference[location_id])
+            if units > 0 and (best is None or key < best):
+                best, chosen = key, location_id
+        return chosen
+
+
+def plan_shipment(
+    shipment: Shipment, eligibility: Eligibility, pool: StockPool, split_allowed: bool
+) -> Plan:
+    """The best complete plan, else the best partial one (see the module docstring)."""
+    planner = _Planner(shipment, eligibility, pool)
+    total = planner.outstanding
+    for location_id in planner.locations:
+        if planner.fill(CURRENT, location_id, commit=False)[0] == total:
+            planner.fill(CURRENT, location_id, commit=True)
+            return planner.plan()
+    if not split_allowed:
+        future = planner.best_single(FUTURE)
+        if future is not None and planner.fill(FUTURE, future, commit=False)[0] == total:
+            planner.fill(FUTURE, future, commit=True)
+            return planner.plan()
+        partial = planner.best_single(CURRENT)
+        if partial is not None:
+            planner.fill(CURRENT, partial, commit=True)
+        return planner.plan()
+    for kind in (CURRENT, FUTURE):
+        while planner.outstanding:
+            best = planner.best_single(kind)
+            if best is None:
+                break
+            planner.fill(kind, best, commit=True)
+    return planner.plan()
