@@ -1,0 +1,187 @@
+"""CloudEvents 1.0 on Kafka: from a record's bytes to a validated event, and back.
+
+This module owns the envelope (SPEC §3, "Envelope"). `decode_event` accepts structured mode
+(the value is the whole event as JSON) and binary mode (`ce_*` headers carry the attributes,
+the value is the JSON `data`), dispatches on `type` through a registry of data models, and
+raises `InvalidMessage` for anything it cannot accept — never another exception, whatever
+the bytes. `encode_event` writes structured mode, the only mode the worker publishes.
+"""
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Final, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from backorder_worker.entrypoints.wire.errors import (
+    MALFORMED_JSON,
+    NOT_CLOUDEVENT,
+    OVERSIZED,
+    SCHEMA_VIOLATION,
+    UNKNOWN_TYPE,
+    InvalidMessage,
+    describe_validation_error,
+)
+from backorder_worker.entrypoints.wire.fields import Identifier, Timestamp
+from backorder_worker.entrypoints.wire.inputs import INPUT_DATA_MODELS, InputEventData
+from backorder_worker.entrypoints.wire.outputs import OUTPUT_DATA_MODELS, OutputEventData
+
+JSON_CONTENT_TYPE: Final = "application/json"
+DEFAULT_MAX_BYTES: Final = 1_048_576
+
+DATA_MODELS: Final[Mapping[str, type[BaseModel]]] = MappingProxyType(
+    {**INPUT_DATA_MODELS, **OUTPUT_DATA_MODELS}
+)
+"""Every event type this service knows, in or out → the model of its `data`."""
+
+DataT = TypeVar("DataT", bound=BaseModel)
+Headers = Sequence[tuple[str, bytes | None]]
+
+
+class CloudEvent(BaseModel):
+    """The CloudEvents 1.0 attributes we use; extension attributes are ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    specversion: Literal["1.0"]
+    id: Identifier
+    source: Identifier
+    type: Identifier
+    time: Timestamp
+    datacontenttype: str | None = None
+    data: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedEvent(Generic[DataT]):
+    """An accepted event: its `id` is the idempotency key, its `time` orders the backlog."""
+
+    id: str
+    type: str
+    source: str
+    time: datetime
+    data: DataT
+
+
+def decode_event(
+    value: bytes | None, headers: Headers | None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> DecodedEvent[InputEventData]:
+    """Validate one consumed record as an input event, or raise `InvalidMessage`."""
+    return _decode(value, headers, max_bytes, INPUT_DATA_MODELS)
+
+
+def decode_output_event(
+    value: bytes | None, headers: Headers | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> DecodedEvent[OutputEventData]:
+    """Validate one published record as an output event (for subscribers and tests)."""
+    return _decode(value, headers, max_bytes, OUTPUT_DATA_MODELS)
+
+
+def encode_event(type: str, source: str, id: str, time: datetime, data_model: BaseModel) -> bytes:
+    """One event in structured mode, compact JSON; `time` must carry its time zone."""
+    expected = DATA_MODELS.get(type)
+    if expected is None or not isinstance(data_model, expected):
+        raise ValueError(f"{type!r} does not take data of type {data_model.__class__.__name__}")
+    event = CloudEvent(
+        specversion="1.0",
+        id=id,
+        source=source,
+        type=type,
+        time=time,
+        datacontenttype=JSON_CONTENT_TYPE,
+        data=data_model.model_dump(mode="json"),
+    )
+    return event.model_dump_json().encode("utf-8")
+
+
+def _decode(
+    value: bytes | None,
+    headers: Headers | None,
+    max_bytes: int,
+    models: Mapping[str, type[DataT]],
+) -> DecodedEvent[DataT]:
+    if value is not None and len(value) > max_bytes:
+        raise InvalidMessage(OVERSIZED, f"message is {len(value)} bytes; the limit is {max_bytes}")
+    binary = _binary_mode_attributes(headers or ())
+    body = _parse_json(value)
+    if binary is None:
+        if not isinstance(body, dict):
+            got = type(body).__name__
+            raise InvalidMessage(
+                NOT_CLOUDEVENT, f"expected a JSON object (a CloudEvent), got {got}"
+            )
+        if "data_base64" in body:
+            raise InvalidMessage(NOT_CLOUDEVENT, "data_base64 is not supported; send JSON data")
+        event = _validate_envelope(body, where="")
+    else:
+        event = _validate_envelope({**binary, "data": body}, where="ce_* headers: ")
+    model = models.get(event.type)
+    if model is None:
+        known = ", ".join(sorted(models))
+        raise InvalidMessage(UNKNOWN_TYPE, f"unknown event type {event.type!r}; known: {known}")
+    return DecodedEvent(event.id, event.type, event.source, event.time, _data(event, model))
+
+
+def _binary_mode_attributes(headers: Headers) -> dict[str, str] | None:
+    """The CloudEvents attributes from `ce_*` headers, or None when there are none."""
+    found: dict[str, str] = {}
+    for key, raw in headers:
+        name = key.lower()
+        attribute = "datacontenttype" if name == "content-type" else name.removeprefix("ce_")
+        if attribute == name or raw is None or attribute in found:
+            continue
+        try:
+            found[attribute] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidMessage(NOT_CLOUDEVENT, f"header {key!r} is not UTF-8 text") from None
+    return found if "specversion" in found else None
+
+
+def _parse_json(value: bytes | None) -> object:
+    if not value:
+        raise InvalidMessage(MALFORMED_JSON, "message value is empty; expected JSON")
+    try:
+        return json.loads(value, parse_constant=_reject_constant)
+    except RecursionError:
+        raise InvalidMessage(MALFORMED_JSON, "JSON is nested too deeply") from None
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, over-long integers
+        raise InvalidMessage(MALFORMED_JSON, f"not valid JSON: {error}") from None
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _validate_envelope(attributes: dict[str, Any], where: str) -> CloudEvent:
+    try:
+        event = CloudEvent.model_validate(attributes)
+    except ValidationError as error:
+        problem = describe_validation_error(error, prefix="")
+        raise InvalidMessage(NOT_CLOUDEVENT, f"{where}{problem}") from None
+    if not _is_json_media_type(event.datacontenttype):
+        raise InvalidMessage(
+            NOT_CLOUDEVENT, f"datacontenttype {event.datacontenttype!r} is not JSON"
+        )
+    return event
+
+
+def _is_json_media_type(content_type: str | None) -> bool:
+    if content_type is None:
+        return True
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type in (JSON_CONTENT_TYPE, "text/json") or media_type.endswith("+json")
+
+
+def _data(event: CloudEvent, model: type[DataT]) -> DataT:
+    if not isinstance(event.data, dict):
+        got = "nothing" if event.data is None else type(event.data).__name__
+        raise InvalidMessage(
+            SCHEMA_VIOLATION, f"{event.type}: data must be a JSON object, got {got}"
+        )
+    try:
+        return model.model_validate(event.data)
+    except ValidationError as error:
+        problem = describe_validation_error(error, prefix="data")
+        raise InvalidMessage(SCHEMA_VIOLATION, f"{event.type}: {problem}") from None
