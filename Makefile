@@ -37,7 +37,7 @@ e2e: install
 	$(BIN)/pytest tests/e2e
 
 schemas: install
-	$(BIN)/python -m backorder_worker.entrypoints.wire.schemas schemas
+	$(BIN)/python -m backorder_worker.wire.schemas schemas
 
 bench-core: install
 	$(BIN)/python bench/bench_core.py

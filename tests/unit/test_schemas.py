@@ -3,9 +3,9 @@
 import json
 from pathlib import Path
 
-from backorder_worker.entrypoints.wire.inputs import INPUT_DATA_MODELS
-from backorder_worker.entrypoints.wire.outputs import OUTPUT_DATA_MODELS
-from backorder_worker.entrypoints.wire.schemas import main, render_schemas
+from backorder_worker.wire.inputs import INPUT_DATA_MODELS
+from backorder_worker.wire.outputs import OUTPUT_DATA_MODELS
+from backorder_worker.wire.schemas import main, render_schemas
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 

@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backorder_worker.entrypoints.wire import (
+from backorder_worker.wire import (
     InvalidMessage,
     decode_event,
     decode_output_event,
     encode_event,
 )
-from backorder_worker.entrypoints.wire.inputs import INPUT_DATA_MODELS, ShipmentCreatedData
-from backorder_worker.entrypoints.wire.outputs import (
+from backorder_worker.wire.inputs import INPUT_DATA_MODELS, ShipmentCreatedData
+from backorder_worker.wire.outputs import (
     ReleasedShipment,
     ShipmentReleasedData,
     ShipmentUnroutableData,

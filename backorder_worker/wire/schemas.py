@@ -5,7 +5,7 @@ below and the drift test both call it, so a model change without `make schemas` 
 Input schemas describe what we validate; output schemas describe what we serialise (every
 field present). The text is deterministic: sorted keys, two-space indent, final newline.
 
-    python -m backorder_worker.entrypoints.wire.schemas schemas/
+    python -m backorder_worker.wire.schemas schemas/
 """
 
 import json
@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from backorder_worker.entrypoints.wire.inputs import INPUT_DATA_MODELS
-from backorder_worker.entrypoints.wire.outputs import OUTPUT_DATA_MODELS
+from backorder_worker.wire.inputs import INPUT_DATA_MODELS
+from backorder_worker.wire.outputs import OUTPUT_DATA_MODELS
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -64,7 +64,7 @@ def _render(
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m backorder_worker.entrypoints.wire.schemas DIR", file=sys.stderr)
+        print("usage: python -m backorder_worker.wire.schemas DIR", file=sys.stderr)
         return 2
     for path in write_schemas(Path(argv[0])):
         print(path)

@@ -16,7 +16,7 @@ from typing import Any, Final, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from backorder_worker.entrypoints.wire.errors import (
+from backorder_worker.wire.errors import (
     MALFORMED_JSON,
     NOT_CLOUDEVENT,
     OVERSIZED,
@@ -25,9 +25,9 @@ from backorder_worker.entrypoints.wire.errors import (
     InvalidMessage,
     describe_validation_error,
 )
-from backorder_worker.entrypoints.wire.fields import Identifier, Timestamp
-from backorder_worker.entrypoints.wire.inputs import INPUT_DATA_MODELS, InputEventData
-from backorder_worker.entrypoints.wire.outputs import OUTPUT_DATA_MODELS, OutputEventData
+from backorder_worker.wire.fields import Identifier, Timestamp
+from backorder_worker.wire.inputs import INPUT_DATA_MODELS, InputEventData
+from backorder_worker.wire.outputs import OUTPUT_DATA_MODELS, OutputEventData
 
 JSON_CONTENT_TYPE: Final = "application/json"
 DEFAULT_MAX_BYTES: Final = 1_048_576

@@ -12,7 +12,7 @@ from typing import ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from backorder_worker.entrypoints.wire.fields import (
+from backorder_worker.wire.fields import (
     AtLeastOne,
     CalendarDate,
     Days,

@@ -12,7 +12,7 @@ from typing import ClassVar, Final, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from backorder_worker.entrypoints.wire.fields import (
+from backorder_worker.wire.fields import (
     AtLeastOne,
     CalendarDate,
     Identifier,

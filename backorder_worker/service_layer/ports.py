@@ -1,0 +1,212 @@
+"""The ports the handlers use. Adapters implement them; a contract suite checks both the
+in-memory fake and the Postgres adapter against the same expectations.
+
+A ``Store`` is one open transaction. Everything a handler writes through it — state,
+the inbox row, the outbox rows — commits or rolls back together: that is what makes an
+event's effect atomic and a redelivered event harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Protocol
+
+from backorder_worker.domain.inventory import StockKey, Supply
+from backorder_worker.domain.model import (
+    Candidate,
+    Listing,
+    Location,
+    ReleaseOrder,
+    Shipment,
+)
+from backorder_worker.domain.outcomes import Decision, Trigger
+
+
+class Claim(StrEnum):
+    NEW = "NEW"  # first time: apply it
+    DUPLICATE = "DUPLICATE"  # same id, same content: already applied, acknowledge
+    CONFLICT = "CONFLICT"  # same id, other content: a producer bug, dead-letter it
+
+
+class ShipmentState(StrEnum):
+    WAITING = "WAITING"
+    UNROUTABLE = "UNROUTABLE"
+    READY = "READY"
+    FUTURE = "FUTURE"
+    REASSIGNED = "REASSIGNED"
+    CANCELLED = "CANCELLED"
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentRecord:
+    shipment: Shipment
+    state: ShipmentState
+    entered_at: datetime | None  # orders the waiting room (R7); None if it never waited
+    backordered_at: datetime | None
+    location_id: str | None = None  # READY/FUTURE shipments: where they were assigned
+    expected_date: date | None = None  # FUTURE shipments
+    parent_id: str | None = None
+    short_picks: int = 0  # short picks reported so far (numbers the remainders)
+
+
+@dataclass(frozen=True, slots=True)
+class StockPosition:
+    location_id: str
+    sku: str
+    free: int
+    level_as_of: datetime | None = None  # as_of of the last stock.level applied
+
+
+@dataclass(frozen=True, slots=True)
+class OrderKey:
+    """Where a waiting-room page ends; the next page starts after it."""
+
+    priority: int
+    entered_at: datetime
+    shipment_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    key: bytes | None
+    value: bytes | None
+    error_type: str
+    error_message: str
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+class Store(Protocol):
+    """One transaction's view of the truth (Postgres in production)."""
+
+    def claim_event(self, event_id: str, event_type: str, digest: str) -> Claim:
+        """Records the event id in the inbox; says whether it is new. The row commits or
+        rolls back with the event's effect, so an event is applied exactly once."""
+
+    def lock_skus(self, skus: Iterable[str]) -> None:
+        """Serialises, until commit, every transaction that allocates these SKUs (across
+        replicas and rebalances). Re-locking a held SKU is a no-op."""
+
+    def locations(self) -> dict[str, Location]:
+        """Every known location."""
+
+    def listings(self, skus: Iterable[str]) -> dict[tuple[str, str | None], Listing]:
+        """The listings of these SKUs, SKU-wide (location None) and per location."""
+
+    def save_listing(self, listing: Listing) -> None:
+        """Upserts by (sku, location_id)."""
+
+    def save_location(self, location: Location) -> None:
+        """Upserts by location_id."""
+
+    def stock_position(self, location_id: str, sku: str) -> StockPosition:
+        """The position (free 0 if never seen)."""
+
+    def set_free_stock(
+        self, location_id: str, sku: str, free: int, level_as_of: datetime | None = None
+    ) -> None:
+        """Sets free units (and the as_of of the level it came from, when given)."""
+
+    def assigned_since(self, location_id: str, sku: str, since: datetime) -> int:
+        """Units this worker assigned from the position after ``since`` (stock.level)."""
+
+    def current_stock(self, skus: Iterable[str]) -> dict[StockKey, int]:
+        """Free current units of these SKUs at every location that has a position."""
+
+    def supply(self, supply_id: str) -> Supply | None:
+        """One supply, with what is promised from it."""
+
+    def save_supply(self, supply: Supply) -> None:
+        """Upserts by supply_id, quantity, promised and date included."""
+
+    def supplies(self, skus: Iterable[str]) -> list[Supply]:
+        """The supplies of these SKUs with free units (quantity above promised)."""
+
+    def shipment(self, shipment_id: str) -> ShipmentRecord | None:
+        """Any shipment the worker knows: waiting, unroutable, released, a child, cancelled."""
+
+    def waiting_page(
+        self,
+        skus: Iterable[str] | None,
+        order: ReleaseOrder,
+        after: OrderKey | None,
+        limit: int,
+    ) -> list[Candidate]:
+        """Waiting shipments with a line of any of ``skus`` (None: all), in release order
+        (R7: ``priority`` desc first when the order is PRIORITY, then entered_at, then
+        shipment id), strictly after ``after``. Reads an index, never the whole room."""
+
+    def waiting_skus(self, skus: Iterable[str]) -> set[str]:
+        """Which of these SKUs some waiting shipment needs (one indexed query)."""
+
+    def record(self, decision: Decision, now: datetime) -> None:
+        """Persists a decision and queues its output event in the outbox.
+
+        Released: the parent leaves the waiting room (or is inserted, at intake) with its
+        new state, children are inserted, current draws lower free stock and are written to
+        the allocation ledger, future draws raise the supply's promised units. Raises
+        ``ConcurrentRelease`` if the parent is no longer waiting (I2).
+        Unroutable WAITING: upserts the shipment as waiting with its reasons. UNROUTABLE:
+        stores it as unroutable and out of the waiting room. Every decision adds a history
+        row for the ``waiting`` command."""
+
+    def cancel(self, shipment_id: str, trigger: Trigger, now: datetime) -> ShipmentRecord | None:
+        """Marks a known shipment cancelled and takes it out of the waiting room (R11).
+        Returns the record as it was, or None if the shipment is unknown."""
+
+    def count_short_pick(self, shipment_id: str) -> int:
+        """Adds one to the shipment's short-pick counter and returns the new count."""
+
+    def dead_letter(self, letter: DeadLetter) -> None:
+        """Queues a message for the dead-letter topic, in the outbox."""
+
+    def outbox_ids(self) -> list[int]:
+        """Ids of the outbox rows this transaction wrote, in write order (for the relay)."""
+
+
+class UnitOfWork(Protocol):
+    def __call__(self) -> AbstractContextManager[Store]:
+        """Opens a transaction; commits when the block ends, rolls back on an exception."""
+
+
+class ConcurrentRelease(Exception):
+    """Another transaction changed the shipment first: retry the whole transaction."""
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """An aware UTC datetime."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+    event_id: str | None  # None for dead letters
+
+
+class Outbox(Protocol):
+    """The outbox as the relay sees it. Delivery is at least once: a row may be published
+    twice (a crash between publish and mark), never zero times."""
+
+    def rows(self, ids: Sequence[int]) -> list[OutboxRow]:
+        """These rows if still unpublished, in id order."""
+
+    def pending(self, limit: int, older_than_s: float) -> list[OutboxRow]:
+        """Unpublished rows written more than ``older_than_s`` ago, oldest first; rows
+        another sweeper holds are skipped (SKIP LOCKED)."""
+
+    def mark_published(self, ids: Sequence[int]) -> None:
+        """Marks rows published."""
+
+    def backlog(self) -> tuple[int, float]:
+        """Unpublished rows and the age in seconds of the oldest (0 when none)."""
