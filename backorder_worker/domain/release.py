@@ -25,11 +25,13 @@ from datetime import datetime, timedelta
 
 from backorder_worker.domain import ids
 from backorder_worker.domain.fences import Eligibility, Fence, Reason, StaticFences
-from backorder_worker.domain.inventory import StockKey, StockPool
+from backorder_worker.domain.future_supply import is_usable_supply
+from backorder_worker.domain.inventory import StockKey, StockPool, Supply
 from backorder_worker.domain.model import (
     Candidate,
     Catalog,
     FenceMode,
+    Listing,
     Origin,
     PartialRelease,
     ReleaseOrder,
@@ -57,8 +59,9 @@ class Floors:
     future: Mapping[StockKey, int]
 
 
-def release_order_key(policy: ReleasePolicy, candidate: Candidate) -> tuple[int, datetime, str]:
-    priority = -candidate.shipment.priority if policy.release_order is ReleaseOrder.PRIORITY else 0
+def release_order_key(order: ReleaseOrder, candidate: Candidate) -> tuple[int, datetime, str]:
+    """R7: first in first out by the time it entered backorder (or priority first)."""
+    priority = -candidate.shipment.priority if order is ReleaseOrder.PRIORITY else 0
     return priority, candidate.entered_at, candidate.shipment.shipment_id
 
 
@@ -79,6 +82,19 @@ class ReleaseRound:
         self.now, self.trigger = now, trigger
         self.floors = floors if policy.allow_skip else None
         self.fences = StaticFences(catalog)
+        self._decided: set[str] = set()
+
+    def extend(
+        self,
+        listings: Mapping[tuple[str, str | None], Listing],
+        current: Mapping[StockKey, int],
+        supplies: Iterable[Supply],
+    ) -> None:
+        """Brings SKUs that later candidates need into the round (their stock and listings)."""
+        self.catalog = Catalog(self.catalog.locations, {**listings, **self.catalog.listings})
+        self.fences = StaticFences(self.catalog)
+        usable = [s for s in supplies if is_usable_supply(s, self.catalog, self.policy, self.now)]
+        self.pool.add(current, usable)
 
     @property
     def is_exhausted(self) -> bool:
@@ -87,8 +103,12 @@ class ReleaseRound:
 
     def decide(self, candidate: Candidate) -> list[Decision]:
         shipment = candidate.shipment
+        if shipment.shipment_id in self._decided:
+            return []  # e.g. a split-off that a later page of the same round brings back
         if candidate.origin is Origin.WAITING and not self._may_help(shipment):
             return []
+        self._decided.add(shipment.shipment_id)
+
         eligibility = self.fences.evaluate(shipment)
         split = self.policy.allows_split(shipment)
         short = self._short_skus(shipment, eligibility)
@@ -179,6 +199,7 @@ class ReleaseRound:
             backordered_at=candidate.backordered_at or entered,
         )
         released = self._release(candidate, part, eligibility, missing, split_off=split_off)
+        self._decided.add(split_off.shipment.shipment_id)
         rest = self.fences.evaluate(split_off.shipment)
         rest_plan = Plan((), {line.line_id: line.quantity for line in split_off.shipment.lines})
         return [released, self._unroutable(split_off, rest, rest_plan, WaitState.WAITING)]
@@ -312,6 +333,6 @@ def decide_round(
     """All decisions of one round; candidates are put in release order first (I4)."""
     round_ = ReleaseRound(catalog, policy, pool, now, trigger, floors)
     decisions: list[Decision] = []
-    for candidate in sorted(candidates, key=lambda c: release_order_key(policy, c)):
+    for candidate in sorted(candidates, key=lambda c: release_order_key(policy.release_order, c)):
         decisions.extend(round_.decide(candidate))
     return decisions

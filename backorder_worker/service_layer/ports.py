@@ -119,6 +119,9 @@ class Store(Protocol):
     def current_stock(self, skus: Iterable[str]) -> dict[StockKey, int]:
         """Free current units of these SKUs at every location that has a position."""
 
+    def skus_at(self, location_id: str) -> set[str]:
+        """SKUs with free current units or free supply at the location."""
+
     def supply(self, supply_id: str) -> Supply | None:
         """One supply, with what is promised from it."""
 

@@ -1,0 +1,100 @@
+"""Inventory events: stock stowed, absolute stock levels, future supply (R4, R10).
+
+Each raises what the pool holds and then runs a round over the waiting shipments of
+that SKU, with the pool's levels before the event as floors: a round stops as soon as
+what the event added is gone.
+"""
+
+from __future__ import annotations
+
+from backorder_worker.domain.future_supply import is_usable_supply
+from backorder_worker.domain.inventory import Supply
+from backorder_worker.domain.model import Catalog
+from backorder_worker.domain.receiving import free_units_from_level, receive_stowed
+from backorder_worker.domain.release import Floors
+from backorder_worker.service_layer.commands import AnnounceSupply, SetStockLevel, StowStock
+from backorder_worker.service_layer.results import Applied, Context, Outcome, Rejected
+from backorder_worker.service_layer.rounds import Scope, run_round
+
+
+def stow_stock(cmd: StowStock, ctx: Context) -> Outcome:
+    store = ctx.store
+    store.lock_skus([cmd.sku])
+    position = store.stock_position(cmd.location_id, cmd.sku)
+    supply = store.supply(cmd.supply_id) if cmd.supply_id else None
+    if supply is not None and (supply.location_id, supply.sku) != (cmd.location_id, cmd.sku):
+        return Rejected(
+            "supply-mismatch",
+            f"supply {supply.supply_id} is for {supply.sku} at {supply.location_id}, "
+            f"not {cmd.sku} at {cmd.location_id}",
+        )
+    received = receive_stowed(cmd.quantity, supply)
+    if received.supply is not None:
+        store.save_supply(received.supply)
+    store.set_free_stock(cmd.location_id, cmd.sku, position.free + received.free_units)
+    if received.free_units == 0:
+        return Applied(note=f"all {received.covered} units cover promised future shipments")
+    floors = Floors({(cmd.location_id, cmd.sku): position.free}, {})
+    return _release(ctx, cmd.sku, floors)
+
+
+def set_stock_level(cmd: SetStockLevel, ctx: Context) -> Outcome:
+    store = ctx.store
+    store.lock_skus([cmd.sku])
+    position = store.stock_position(cmd.location_id, cmd.sku)
+    if position.level_as_of is not None and cmd.as_of <= position.level_as_of:
+        return Applied(note=f"stale level: as_of {cmd.as_of} is not after {position.level_as_of}")
+    assigned = store.assigned_since(cmd.location_id, cmd.sku, cmd.as_of)
+    free = free_units_from_level(cmd.available, assigned)
+    store.set_free_stock(cmd.location_id, cmd.sku, free, level_as_of=cmd.as_of)
+    if free <= position.free:
+        return Applied()
+    return _release(ctx, cmd.sku, Floors({(cmd.location_id, cmd.sku): position.free}, {}))
+
+
+def announce_supply(cmd: AnnounceSupply, ctx: Context) -> Outcome:
+    store = ctx.store
+    store.lock_skus([cmd.sku])
+    existing = store.supply(cmd.supply_id)
+    promised = existing.promised if existing is not None else 0
+    if (
+        existing is not None
+        and promised
+        and (existing.location_id, existing.sku)
+        != (
+            cmd.location_id,
+            cmd.sku,
+        )
+    ):
+        return Rejected(
+            "supply-mismatch",
+            f"supply {cmd.supply_id} has {promised} units promised at "
+            f"{existing.location_id}/{existing.sku} and cannot move",
+        )
+    key = (cmd.location_id, cmd.sku)
+    before = _usable_future(ctx, cmd.sku, key)
+    supply = Supply(
+        cmd.supply_id, cmd.location_id, cmd.sku, cmd.quantity, cmd.expected_date, promised
+    )
+    store.save_supply(supply)
+    note = None
+    if cmd.quantity < promised:
+        note = f"supply {cmd.supply_id} now holds {cmd.quantity}, below {promised} promised"
+    if _usable_future(ctx, cmd.sku, key) <= before:
+        return Applied(note=note)
+    outcome = _release(ctx, cmd.sku, Floors({}, {key: before}))
+    return Applied(outcome.decisions, note) if isinstance(outcome, Applied) else outcome
+
+
+def _usable_future(ctx: Context, sku: str, key: tuple[str, str]) -> int:
+    catalog = Catalog(ctx.store.locations(), ctx.store.listings([sku]))
+    return sum(
+        s.free
+        for s in ctx.store.supplies([sku])
+        if (s.location_id, s.sku) == key and is_usable_supply(s, catalog, ctx.policy, ctx.now)
+    )
+
+
+def _release(ctx: Context, sku: str, floors: Floors) -> Applied:
+    trigger = ctx.envelope.trigger
+    return Applied(run_round(ctx.store, ctx.policy, ctx.now, trigger, Scope.of([sku]), floors))
