@@ -1,0 +1,166 @@
+"""From the outbox to Kafka: `OutboxRelay` publishes rows and marks them, `OutboxSweeper` is the
+background thread that catches up with what the fast path left behind.
+
+The output events of a transaction are rows in the outbox, committed with the state change.
+Right after that commit the worker hands their ids to `OutboxRelay.publish` (the fast path);
+whatever it could not publish — Kafka down, a crash, a stale producer — stays unpublished
+and the sweeper publishes it once it is `older_than_s` old. Delivery is at least once: a row
+published but not marked (a crash in between, a failed mark) is published again, with the
+same CloudEvents id, and subscribers dedupe by that id.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Protocol, Self
+
+from tenacity import (
+    Retrying,
+    before_sleep_log,
+    retry_if_exception_type,
+    stop_when_event_set,
+    wait_exponential_jitter,
+)
+
+from backorder_worker.service_layer.ports import Outbox, OutboxRow
+
+log = logging.getLogger(__name__)
+
+# Bugs, not outages: these propagate even from the fast path, which swallows everything else.
+_PROGRAMMING_ERRORS = (TypeError, AttributeError, NameError, LookupError, AssertionError)
+
+
+class RowPublisher(Protocol):
+    def publish(self, rows: Sequence[OutboxRow], timeout_s: float) -> list[int]:
+        """Sends the rows; returns the ids the broker acknowledged. Never raises for a row."""
+
+
+class OutboxRelay:
+    """Publishes outbox rows through a `RowPublisher` (a `KafkaPublisher`) and marks them."""
+
+    def __init__(self, outbox: Outbox, publisher: RowPublisher, *, timeout_s: float = 10.0) -> None:
+        self._outbox = outbox
+        self._publisher = publisher
+        self._timeout_s = timeout_s
+
+    def publish(self, ids: Sequence[int]) -> int:
+        """The fast path, called after the transaction that wrote these rows committed.
+
+        1. Read the rows with these ids that are still unpublished (the sweeper may have
+           taken some already), in id order.
+        2. Send them and wait for the broker's acknowledgements (`acks=all`).
+        3. Mark the acknowledged rows published. A crash between 2 and 3 republishes them.
+
+        Returns how many rows were published and marked. Any failure of Kafka or of the
+        outbox is logged and leaves the rows to the sweeper: this raises only on a bug."""
+        if not ids:
+            return 0
+        try:
+            return self._deliver(self._outbox.rows(ids))
+        except _PROGRAMMING_ERRORS:
+            raise
+        except Exception:
+            log.warning("outbox rows %s left for the sweeper", _span(ids), exc_info=True)
+            return 0
+
+    def sweep(self, limit: int = 500, older_than_s: float = 5.0) -> int:
+        """Publishes up to `limit` unpublished rows older than `older_than_s`, oldest first,
+        and marks the acknowledged ones; returns how many. Rows that fail stay for the next
+        sweep. An outbox failure (database down) raises: the sweeper backs off."""
+        return self._deliver(self._outbox.pending(limit, older_than_s))
+
+    def _deliver(self, rows: Sequence[OutboxRow]) -> int:
+        if not rows:
+            return 0
+        published = self._publisher.publish(rows, self._timeout_s)
+        if published:
+            self._outbox.mark_published(published)
+        if len(published) < len(rows):
+            log.warning("%d of %d outbox rows not published", len(rows) - len(published), len(rows))
+        return len(published)
+
+
+def _always() -> bool:
+    return True
+
+
+class OutboxSweeper:
+    """A daemon thread sweeping the outbox every `interval_s` while `lease()` says this
+    replica holds the sweeper role (the caller supplies it, e.g. a Redis lease; by default
+    every replica sweeps, which is safe because `pending` skips rows another one holds).
+
+    One round sweeps page after page while pages come back full. An exception (in `lease`,
+    the outbox or the publisher) is logged and the round retried after an exponential
+    backoff, from `interval_s` up to `max_backoff_s`, until it succeeds or `stop()`."""
+
+    def __init__(
+        self,
+        relay: OutboxRelay,
+        *,
+        interval_s: float = 1.0,
+        lease: Callable[[], bool] = _always,
+        limit: int = 500,
+        older_than_s: float = 5.0,
+        max_backoff_s: float = 30.0,
+        name: str = "outbox-sweeper",
+    ) -> None:
+        self._relay = relay
+        self._interval_s = interval_s
+        self._lease = lease
+        self._limit = limit
+        self._older_than_s = older_than_s
+        self._max_backoff_s = max_backoff_s
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.published_total = 0
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Asks the loop to end and joins the thread; a round in progress finishes first
+        (bounded by the publisher's timeout). Safe to call more than once, or before start."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+    def is_running(self) -> bool:
+        return self._thread.is_alive()
+
+    def run_once(self) -> int:
+        """One round, on the calling thread: sweeps while the lease is held and pages are
+        full. Returns how many rows it published. Raises what the sweep raises."""
+        published = 0
+        while not self._stopping.is_set() and self._lease():
+            count = self._relay.sweep(self._limit, self._older_than_s)
+            published += count
+            if count < self._limit:
+                break
+        self.published_total += published
+        return published
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            retrying = Retrying(
+                retry=retry_if_exception_type(Exception),
+                wait=wait_exponential_jitter(initial=self._interval_s, max=self._max_backoff_s),
+                stop=stop_when_event_set(self._stopping),
+                sleep=self._sleep,
+                before_sleep=before_sleep_log(log, logging.WARNING, exc_info=True),
+                reraise=True,
+            )
+            try:
+                retrying(self.run_once)
+            except Exception:
+                log.warning("outbox sweep failed while stopping", exc_info=True)
+            self._stopping.wait(self._interval_s)
+
+    def _sleep(self, seconds: float) -> None:
+        self._stopping.wait(seconds)  # stop() interrupts the backoff
+
+
+def _span(ids: Sequence[int]) -> str:
+    return f"{min(ids)}..{max(ids)} ({len(ids)} rows)" if len(ids) > 1 else str(ids[0])

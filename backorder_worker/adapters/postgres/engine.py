@@ -1,0 +1,40 @@
+"""The SQLAlchemy engine for Postgres (psycopg 3), built once by the composition root.
+
+Sessions run in UTC, so ``now()`` and every timestamp Postgres renders agree across
+replicas; the pool checks a connection before lending it, so a restarted database costs
+one failed ping, not a failed transaction.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+APPLICATION_NAME = "backorder-worker"
+
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 5,
+    max_overflow: int = 5,
+    application_name: str = APPLICATION_NAME,
+) -> sa.Engine:
+    """An engine on ``url`` (``postgresql://`` or ``postgresql+psycopg://``).
+
+    ``options`` given in the URL (e.g. ``-csearch_path=…``) are kept; the session time
+    zone is added to them.
+    """
+    parsed = sa.make_url(url).set(drivername="postgresql+psycopg")
+    options = str(parsed.query.get("options", ""))
+    return sa.create_engine(
+        parsed.difference_update_query(["options"]),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={
+            "options": f"{options} -c timezone=UTC".strip(),
+            "application_name": application_name,
+            "connect_timeout": 10,
+        },
+    )

@@ -1,0 +1,60 @@
+"""Creating and upgrading the schema (the ``migrate`` command), safe to run at any time.
+
+Every replica may call ``migrate`` at start-up: the upgrade runs in one transaction that
+first takes a Postgres advisory lock (one per schema), so concurrent callers queue up and
+the later ones find the schema at head and do nothing. Postgres DDL is transactional, so a
+failed upgrade leaves the schema as it was.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from backorder_worker.adapters.postgres.engine import make_engine
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_LOCK_NAMESPACE = "backorder-worker/migrate/"
+
+
+def alembic_config(connection: sa.Connection | None = None) -> Config:
+    """A config without an ini file: the script location is this package's migrations."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def migrate(database_url: str) -> None:
+    """Upgrades the schema (the first in the search path) to the newest revision."""
+    engine = make_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        with engine.begin() as connection:
+            key = sa.func.hashtextextended(
+                sa.literal(_LOCK_NAMESPACE) + sa.func.current_schema(), 0
+            )
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+            command.upgrade(alembic_config(connection), "head")
+    finally:
+        engine.dispose()
+
+
+def current_revision(database_url: str) -> str | None:
+    """The revision the schema is at; None for a database never migrated."""
+    engine = make_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head_revision() -> str | None:
+    """The newest revision this code knows (``current_revision`` equals it when up to date)."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

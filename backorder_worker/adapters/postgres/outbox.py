@@ -1,0 +1,128 @@
+"""The outbox: output records written in the state's transaction, published by a relay.
+
+Writers (``queue``) add rows inside the unit of work, so an event is published if and only
+if its effect committed. The relay reads them through ``PostgresOutbox``: the rows a
+transaction just wrote (``rows``, the fast path right after commit), or whatever is left
+(``pending``, the sweeper after a crash). Delivery is at least once: a row published but
+not yet marked is published again; subscribers dedupe by the CloudEvents id.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from backorder_worker.adapters.postgres.tables import outbox
+from backorder_worker.service_layer.ports import OutboxRow
+
+Headers = Sequence[tuple[str, bytes]]
+
+
+def queue(
+    conn: sa.Connection,
+    topic: str,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Headers,
+    event_id: str | None,
+) -> int:
+    """Adds one record to publish; returns its id (ids grow in write order)."""
+    row_id = conn.execute(
+        sa.insert(outbox)
+        .values(
+            event_id=event_id,
+            topic=topic,
+            key=key,
+            value=value,
+            headers=[[name, base64.b64encode(raw).decode("ascii")] for name, raw in headers],
+        )
+        .returning(outbox.c.id)
+    ).scalar_one()
+    return int(row_id)
+
+
+class PostgresOutbox:
+    """The ``Outbox`` port on Postgres; each call is its own short transaction."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+
+    def rows(self, ids: Sequence[int]) -> list[OutboxRow]:
+        if not ids:
+            return []
+        query = _unpublished().where(outbox.c.id == sa.any_(_bigint_array(ids)))
+        with self._engine.connect() as conn:
+            return [_row(row) for row in conn.execute(query.order_by(outbox.c.id)).mappings()]
+
+    def pending(self, limit: int, older_than_s: float) -> list[OutboxRow]:
+        # The row locks end with this short transaction: they only keep two sweepers from
+        # reading the same rows at the same moment. A duplicate later is allowed.
+        cutoff = _seconds_ago(older_than_s)
+        query = (
+            _unpublished()
+            .where(outbox.c.created_at <= cutoff)
+            .order_by(outbox.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        with self._engine.begin() as conn:
+            return [_row(row) for row in conn.execute(query).mappings()]
+
+    def mark_published(self, ids: Sequence[int]) -> None:
+        if not ids:
+            return
+        with self._engine.begin() as conn:
+            conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.id == sa.any_(_bigint_array(ids)), outbox.c.published_at.is_(None))
+                .values(published_at=sa.func.now())
+            )
+
+    def backlog(self) -> tuple[int, float]:
+        age = sa.func.extract("epoch", sa.func.now() - sa.func.min(outbox.c.created_at))
+        query = sa.select(sa.func.count(), sa.func.coalesce(age, 0)).where(
+            outbox.c.published_at.is_(None)
+        )
+        with self._engine.connect() as conn:
+            count, oldest = conn.execute(query).one()
+        return int(count), max(0.0, float(oldest))
+
+    def purge_published(self, older_than_s: float) -> int:
+        """Deletes rows published more than ``older_than_s`` ago; returns how many."""
+        cutoff = _seconds_ago(older_than_s)
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                sa.delete(outbox).where(
+                    outbox.c.published_at.is_not(None), outbox.c.published_at <= cutoff
+                )
+            )
+        return int(result.rowcount)
+
+
+def _unpublished() -> sa.Select[Any]:
+    return sa.select(outbox).where(outbox.c.published_at.is_(None))
+
+
+def _seconds_ago(seconds: float) -> sa.ColumnElement[Any]:
+    interval = sa.func.make_interval(0, 0, 0, 0, 0, 0, sa.literal(float(seconds), sa.Float))
+    return sa.func.now() - interval
+
+
+def _bigint_array(ids: Sequence[int]) -> sa.BindParameter[Any]:
+    distinct: Any = sorted(set(ids))
+    return sa.bindparam(None, distinct, type_=ARRAY(sa.BigInteger), unique=True)
+
+
+def _row(row: sa.RowMapping) -> OutboxRow:
+    return OutboxRow(
+        id=row["id"],
+        topic=row["topic"],
+        key=row["key"],
+        value=row["value"],
+        headers=[(name, base64.b64decode(encoded)) for name, encoded in row["headers"]],
+        event_id=row["event_id"],
+    )

@@ -1,0 +1,148 @@
+"""Explicit mapping between table rows and domain values; no row climbs above the adapter.
+
+JSONB columns hold plain JSON (dates as ISO text). Times read back are normalised to UTC,
+whatever the session's time zone, so that what a replica publishes from a stored time is
+byte-for-byte the same on every replica (I4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from backorder_worker.domain.fences import Reason
+from backorder_worker.domain.inventory import Supply
+from backorder_worker.domain.model import (
+    Candidate,
+    FulfillmentType,
+    Line,
+    Listing,
+    Location,
+    Origin,
+    OutOfStockBehaviour,
+    Shipment,
+)
+from backorder_worker.service_layer.ports import ShipmentRecord, ShipmentState
+
+Row = sa.RowMapping
+JsonObject = dict[str, Any]
+
+
+def text_array(values: Iterable[str]) -> sa.BindParameter[Any]:
+    """One ``text[]`` parameter (for ``= ANY(…)`` and ``unnest``): one statement text
+    whatever the number of values, so Postgres can reuse its plan."""
+    distinct: Any = sorted(set(values))
+    return sa.bindparam(None, distinct, type_=ARRAY(sa.Text), unique=True)
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(UTC)
+
+
+def lines_json(lines: Iterable[Line]) -> list[JsonObject]:
+    return [
+        {"line_id": ln.line_id, "sku": ln.sku, "quantity": ln.quantity, "bundle_id": ln.bundle_id}
+        for ln in lines
+    ]
+
+
+def reasons_json(reasons: Iterable[Reason]) -> list[JsonObject]:
+    return [
+        {
+            "fence": r.fence.value,
+            "mode": r.mode.value,
+            "sku": r.sku,
+            "location_id": r.location_id,
+            "requested": r.requested,
+            "assignable": r.assignable,
+            "detail": r.detail,
+        }
+        for r in reasons
+    ]
+
+
+def shipment_values(shipment: Shipment) -> JsonObject:
+    """The columns that describe the shipment itself (not its state in the room)."""
+    return {
+        "shipment_id": shipment.shipment_id,
+        "order_id": shipment.order_id,
+        "fulfillment_type": shipment.fulfillment_type.value,
+        "pickup_location_id": shipment.pickup_location_id,
+        "priority": shipment.priority,
+        "split_allowed": shipment.split_allowed,
+        "backorder_days": shipment.backorder_days,
+        "lines": lines_json(shipment.lines),
+    }
+
+
+def shipment_from_row(row: Row) -> Shipment:
+    return Shipment(
+        shipment_id=row["shipment_id"],
+        order_id=row["order_id"],
+        fulfillment_type=FulfillmentType(row["fulfillment_type"]),
+        lines=tuple(
+            Line(ln["line_id"], ln["sku"], ln["quantity"], ln.get("bundle_id"))
+            for ln in row["lines"]
+        ),
+        pickup_location_id=row["pickup_location_id"],
+        priority=row["priority"],
+        split_allowed=row["split_allowed"],
+        backorder_days=row["backorder_days"],
+    )
+
+
+def record_from_row(row: Row) -> ShipmentRecord:
+    return ShipmentRecord(
+        shipment=shipment_from_row(row),
+        state=ShipmentState(row["state"]),
+        entered_at=utc(row["entered_at"]),
+        backordered_at=utc(row["backordered_at"]),
+        location_id=row["location_id"],
+        expected_date=row["expected_date"],
+        parent_id=row["parent_id"],
+        short_picks=row["short_picks"],
+    )
+
+
+def candidate_from_row(row: Row) -> Candidate:
+    entered_at = utc(row["entered_at"])
+    assert entered_at is not None  # the check constraint waiting_entered guarantees it
+    return Candidate(
+        shipment=shipment_from_row(row),
+        entered_at=entered_at,
+        origin=Origin.WAITING,
+        backordered_at=utc(row["backordered_at"]),
+    )
+
+
+def location_from_row(row: Row) -> Location:
+    return Location(
+        location_id=row["location_id"],
+        active=row["active"],
+        fulfillment_types=frozenset(FulfillmentType(ft) for ft in row["fulfillment_types"]),
+        rank=row["rank"],
+    )
+
+
+def listing_from_row(row: Row) -> Listing:
+    return Listing(
+        sku=row["sku"],
+        out_of_stock_behaviour=OutOfStockBehaviour(row["out_of_stock_behaviour"]),
+        future_inventory_enabled=row["future_inventory_enabled"],
+        location_id=row["location_id"] or None,  # '' is the SKU-wide listing
+    )
+
+
+def supply_from_row(row: Row) -> Supply:
+    return Supply(
+        supply_id=row["supply_id"],
+        location_id=row["location_id"],
+        sku=row["sku"],
+        quantity=row["quantity"],
+        expected_date=row["expected_date"],
+        promised=row["promised"],
+    )

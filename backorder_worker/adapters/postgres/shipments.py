@@ -1,0 +1,122 @@
+"""Shipment rows, their history, and the waiting room's SKU index (``waiting_skus``).
+
+A shipment is WAITING exactly when it has ``waiting_skus`` rows: entering the room writes
+them (with the release-order key), leaving it deletes them, in the same transaction as the
+state change.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+
+from backorder_worker.adapters.postgres.rows import record_from_row, text_array
+from backorder_worker.adapters.postgres.tables import shipment_history, shipments, waiting_skus
+from backorder_worker.domain.model import Shipment
+from backorder_worker.domain.outcomes import Trigger
+from backorder_worker.service_layer.ports import ShipmentRecord, ShipmentState
+
+
+def get(
+    conn: sa.Connection, shipment_id: str, *, for_update: bool = False
+) -> ShipmentRecord | None:
+    query = sa.select(shipments).where(shipments.c.shipment_id == shipment_id)
+    row = conn.execute(query.with_for_update() if for_update else query).first()
+    return None if row is None else record_from_row(row._mapping)
+
+
+def add_history(
+    conn: sa.Connection,
+    shipment_id: str,
+    at: datetime,
+    trigger: Trigger,
+    state: ShipmentState,
+    detail: dict[str, Any],
+) -> None:
+    conn.execute(
+        sa.insert(shipment_history).values(
+            shipment_id=shipment_id,
+            at=at,
+            event_id=trigger.event_id,
+            event_type=trigger.event_type,
+            state=state.value,
+            detail=detail,
+        )
+    )
+
+
+def enter_waiting_room(conn: sa.Connection, shipment: Shipment, entered_at: datetime) -> None:
+    """Indexes the shipment under each SKU it needs; idempotent, rows already right stay."""
+    skus = sorted(shipment.skus)
+    statement = insert(waiting_skus).values(
+        [
+            {
+                "shipment_id": shipment.shipment_id,
+                "sku": sku,
+                "priority": shipment.priority,
+                "entered_at": entered_at,
+            }
+            for sku in skus
+        ]
+    )
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[waiting_skus.c.shipment_id, waiting_skus.c.sku],
+            set_={
+                "priority": statement.excluded.priority,
+                "entered_at": statement.excluded.entered_at,
+            },
+            # no dead row versions when a re-evaluated shipment is re-indexed unchanged
+            where=sa.tuple_(waiting_skus.c.priority, waiting_skus.c.entered_at).is_distinct_from(
+                sa.tuple_(statement.excluded.priority, statement.excluded.entered_at)
+            ),
+        )
+    )
+    conn.execute(
+        sa.delete(waiting_skus).where(
+            waiting_skus.c.shipment_id == shipment.shipment_id,
+            waiting_skus.c.sku != sa.all_(text_array(skus)),
+        )
+    )
+
+
+def leave_waiting_room(conn: sa.Connection, shipment_id: str) -> None:
+    conn.execute(sa.delete(waiting_skus).where(waiting_skus.c.shipment_id == shipment_id))
+
+
+def cancel(
+    conn: sa.Connection, shipment_id: str, trigger: Trigger, now: datetime
+) -> ShipmentRecord | None:
+    before = get(conn, shipment_id, for_update=True)
+    if before is None or before.state is ShipmentState.CANCELLED:
+        return before
+    conn.execute(
+        sa.update(shipments)
+        .where(shipments.c.shipment_id == shipment_id)
+        .values(state=ShipmentState.CANCELLED.value, updated_at=now)
+    )
+    leave_waiting_room(conn, shipment_id)
+    add_history(
+        conn,
+        shipment_id,
+        now,
+        trigger,
+        ShipmentState.CANCELLED,
+        {"outcome": "cancelled", "previous_state": before.state.value},
+    )
+    return before
+
+
+def count_short_pick(conn: sa.Connection, shipment_id: str) -> int:
+    count = conn.execute(
+        sa.update(shipments)
+        .where(shipments.c.shipment_id == shipment_id)
+        .values(short_picks=shipments.c.short_picks + 1)
+        .returning(shipments.c.short_picks)
+    ).scalar_one_or_none()
+    if count is None:
+        raise LookupError(f"unknown shipment {shipment_id!r}")
+    return int(count)

@@ -1,0 +1,202 @@
+"""Current stock positions, future supplies and the allocation ledger.
+
+Draws are applied by conditional updates (``free >= q``, ``quantity - promised >= q``)
+and the schema checks ``free >= 0``: the database itself refuses to oversell (I1). A
+refused draw means the decision was made on stale numbers, i.e. a caller did not hold the
+SKU locks; it is raised as ``OversellRefused``, never silently dropped.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+
+from backorder_worker.adapters.postgres.rows import supply_from_row, text_array, utc
+from backorder_worker.adapters.postgres.tables import allocations, stock_positions, supplies
+from backorder_worker.domain.inventory import Draw, StockKey, Supply
+from backorder_worker.service_layer.ports import StockPosition
+
+
+class OversellRefused(RuntimeError):
+    """A draw asked for more than is free: a bug (stale numbers, a missing lock)."""
+
+
+def stock_position(conn: sa.Connection, location_id: str, sku: str) -> StockPosition:
+    row = conn.execute(
+        sa.select(stock_positions.c.free, stock_positions.c.level_as_of).where(
+            stock_positions.c.location_id == location_id, stock_positions.c.sku == sku
+        )
+    ).first()
+    if row is None:
+        return StockPosition(location_id, sku, 0)
+    return StockPosition(location_id, sku, row.free, utc(row.level_as_of))
+
+
+def set_free_stock(
+    conn: sa.Connection, location_id: str, sku: str, free: int, level_as_of: datetime | None
+) -> None:
+    statement = insert(stock_positions).values(
+        location_id=location_id, sku=sku, free=free, level_as_of=level_as_of
+    )
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[stock_positions.c.location_id, stock_positions.c.sku],
+            set_={
+                "free": statement.excluded.free,
+                "level_as_of": sa.func.coalesce(
+                    statement.excluded.level_as_of, stock_positions.c.level_as_of
+                ),
+            },
+        )
+    )
+
+
+def assigned_since(conn: sa.Connection, location_id: str, sku: str, since: datetime) -> int:
+    total = conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(allocations.c.quantity), 0)).where(
+            allocations.c.location_id == location_id,
+            allocations.c.sku == sku,
+            allocations.c.at > since,
+            allocations.c.supply_id.is_(None),
+        )
+    ).scalar_one()
+    return int(total)
+
+
+def current_stock(conn: sa.Connection, skus: Iterable[str]) -> dict[StockKey, int]:
+    wanted = set(skus)
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        sa.select(stock_positions.c.location_id, stock_positions.c.sku, stock_positions.c.free)
+        .where(stock_positions.c.sku == sa.any_(text_array(wanted)))
+        .order_by(stock_positions.c.sku, stock_positions.c.location_id)
+    )
+    return {(row.location_id, row.sku): row.free for row in rows}
+
+
+def skus_at(conn: sa.Connection, location_id: str) -> set[str]:
+    """SKUs with free current units or free supply at the location (two index scans)."""
+    stocked = sa.select(stock_positions.c.sku).where(
+        stock_positions.c.location_id == location_id, stock_positions.c.free > 0
+    )
+    supplied = sa.select(supplies.c.sku).where(
+        supplies.c.location_id == location_id, supplies.c.quantity > supplies.c.promised
+    )
+    return set(conn.execute(sa.union(stocked, supplied)).scalars())
+
+
+def supply(conn: sa.Connection, supply_id: str) -> Supply | None:
+    row = conn.execute(sa.select(supplies).where(supplies.c.supply_id == supply_id)).first()
+    return None if row is None else supply_from_row(row._mapping)
+
+
+def save_supply(conn: sa.Connection, supply: Supply) -> None:
+    statement = insert(supplies).values(
+        supply_id=supply.supply_id,
+        location_id=supply.location_id,
+        sku=supply.sku,
+        quantity=supply.quantity,
+        promised=supply.promised,
+        expected_date=supply.expected_date,
+    )
+    columns = ("location_id", "sku", "quantity", "promised", "expected_date")
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[supplies.c.supply_id],
+            set_={
+                **{name: statement.excluded[name] for name in columns},
+                "updated_at": sa.func.now(),
+            },
+        )
+    )
+
+
+def supplies_with_free_units(conn: sa.Connection, skus: Iterable[str]) -> list[Supply]:
+    wanted = set(skus)
+    if not wanted:
+        return []
+    rows = conn.execute(
+        sa.select(supplies)
+        .where(
+            supplies.c.sku == sa.any_(text_array(wanted)),
+            supplies.c.quantity > supplies.c.promised,
+        )
+        .order_by(supplies.c.supply_id)
+    )
+    return [supply_from_row(row) for row in rows.mappings()]
+
+
+def apply_draws(conn: sa.Connection, draws: Sequence[tuple[Draw, str]], now: datetime) -> None:
+    """Takes each (draw, shipment id) from stock or supply and writes the ledger."""
+    if not draws:
+        return
+    current: dict[StockKey, int] = defaultdict(int)
+    future: dict[str, int] = defaultdict(int)
+    for draw, _ in draws:
+        if draw.supply_id is None:
+            current[(draw.location_id, draw.sku)] += draw.quantity
+        else:
+            future[draw.supply_id] += draw.quantity
+    if current:
+        _take_current(conn, current)
+    if future:
+        _promise_future(conn, future)
+    conn.execute(
+        sa.insert(allocations),
+        [
+            {
+                "location_id": draw.location_id,
+                "sku": draw.sku,
+                "quantity": draw.quantity,
+                "shipment_id": shipment_id,
+                "supply_id": draw.supply_id,
+                "at": now,
+            }
+            for draw, shipment_id in draws
+        ],
+    )
+
+
+def _take_current(conn: sa.Connection, wanted: dict[StockKey, int]) -> None:
+    taken = sa.values(
+        sa.column("location_id", sa.Text),
+        sa.column("sku", sa.Text),
+        sa.column("quantity", sa.Integer),
+        name="taken",
+    ).data([(loc, sku, units) for (loc, sku), units in sorted(wanted.items())])
+    updated = conn.execute(
+        sa.update(stock_positions)
+        .where(
+            stock_positions.c.location_id == taken.c.location_id,
+            stock_positions.c.sku == taken.c.sku,
+            stock_positions.c.free >= taken.c.quantity,
+        )
+        .values(free=stock_positions.c.free - taken.c.quantity)
+        .returning(stock_positions.c.location_id, stock_positions.c.sku)
+    ).all()
+    refused = set(wanted) - {(row.location_id, row.sku) for row in updated}
+    if refused:
+        raise OversellRefused(f"not enough free stock for {sorted(refused)}: {dict(wanted)}")
+
+
+def _promise_future(conn: sa.Connection, wanted: dict[str, int]) -> None:
+    promised = sa.values(
+        sa.column("supply_id", sa.Text), sa.column("quantity", sa.Integer), name="promised"
+    ).data(sorted(wanted.items()))
+    updated = conn.execute(
+        sa.update(supplies)
+        .where(
+            supplies.c.supply_id == promised.c.supply_id,
+            supplies.c.quantity - supplies.c.promised >= promised.c.quantity,
+        )
+        .values(promised=supplies.c.promised + promised.c.quantity, updated_at=sa.func.now())
+        .returning(supplies.c.supply_id)
+    ).scalars()
+    refused = set(wanted) - set(updated)
+    if refused:
+        raise OversellRefused(f"not enough free supply in {sorted(refused)}: {dict(wanted)}")

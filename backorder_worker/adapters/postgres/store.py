@@ -1,0 +1,184 @@
+"""``PostgresStore``: the ``Store`` port on one open Postgres transaction.
+
+The store is a thin façade: each method is one or a few parameterised statements in the
+modules beside it. ``PostgresUnitOfWork`` opens the transaction (``engine.begin()``), so
+the inbox row, the state change and the outbox rows of an event commit together or not at
+all. Isolation is READ COMMITTED; what must not interleave is serialised by the SKU
+advisory locks (``lock_skus``) and by guarded updates (``record``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+
+from backorder_worker.adapters.event_codec import DEFAULT_SOURCE, encode_decision
+from backorder_worker.adapters.postgres import catalog, decisions, outbox, stock
+from backorder_worker.adapters.postgres import shipments as rooms
+from backorder_worker.adapters.postgres.locks import lock_keys, sku_lock_key
+from backorder_worker.adapters.postgres.tables import inbox
+from backorder_worker.adapters.postgres.waiting_room import skus_with_waiting, waiting_page
+from backorder_worker.domain.inventory import StockKey, Supply
+from backorder_worker.domain.model import Candidate, Listing, Location, ReleaseOrder
+from backorder_worker.domain.outcomes import Decision, ShipmentReleased, Trigger
+from backorder_worker.service_layer.ports import (
+    Claim,
+    DeadLetter,
+    OrderKey,
+    ShipmentRecord,
+    StockPosition,
+)
+from backorder_worker.settings import TopicsSettings
+
+
+class PostgresStore:
+    def __init__(
+        self, connection: sa.Connection, topics: TopicsSettings, source: str = DEFAULT_SOURCE
+    ) -> None:
+        self._conn, self._topics, self._source = connection, topics, source
+        self._locked: set[str] = set()
+        self._outbox_ids: list[int] = []
+
+    def claim_event(self, event_id: str, event_type: str, digest: str) -> Claim:
+        claimed = self._conn.execute(
+            insert(inbox)
+            .values(event_id=event_id, event_type=event_type, digest=digest)
+            .on_conflict_do_nothing(index_elements=[inbox.c.event_id])
+            .returning(inbox.c.event_id)
+        ).first()
+        if claimed is not None:
+            return Claim.NEW
+        # A concurrent claimer of the same id made our INSERT wait for its commit, so the
+        # row is visible to this (READ COMMITTED) statement.
+        seen = self._conn.execute(
+            sa.select(inbox.c.digest).where(inbox.c.event_id == event_id)
+        ).scalar_one()
+        return Claim.DUPLICATE if seen == digest else Claim.CONFLICT
+
+    def lock_skus(self, skus: Iterable[str]) -> None:
+        new = set(skus) - self._locked
+        lock_keys(self._conn, (sku_lock_key(sku) for sku in new))
+        self._locked |= new
+
+    def locations(self) -> dict[str, Location]:
+        return catalog.all_locations(self._conn)
+
+    def listings(self, skus: Iterable[str]) -> dict[tuple[str, str | None], Listing]:
+        return catalog.listings_of(self._conn, skus)
+
+    def save_listing(self, listing: Listing) -> None:
+        catalog.save_listing(self._conn, listing)
+
+    def save_location(self, location: Location) -> None:
+        catalog.save_location(self._conn, location)
+
+    def stock_position(self, location_id: str, sku: str) -> StockPosition:
+        return stock.stock_position(self._conn, location_id, sku)
+
+    def set_free_stock(
+        self, location_id: str, sku: str, free: int, level_as_of: datetime | None = None
+    ) -> None:
+        stock.set_free_stock(self._conn, location_id, sku, free, level_as_of)
+
+    def assigned_since(self, location_id: str, sku: str, since: datetime) -> int:
+        return stock.assigned_since(self._conn, location_id, sku, since)
+
+    def current_stock(self, skus: Iterable[str]) -> dict[StockKey, int]:
+        return stock.current_stock(self._conn, skus)
+
+    def skus_at(self, location_id: str) -> set[str]:
+        return stock.skus_at(self._conn, location_id)
+
+    def supply(self, supply_id: str) -> Supply | None:
+        return stock.supply(self._conn, supply_id)
+
+    def save_supply(self, supply: Supply) -> None:
+        stock.save_supply(self._conn, supply)
+
+    def supplies(self, skus: Iterable[str]) -> list[Supply]:
+        return stock.supplies_with_free_units(self._conn, skus)
+
+    def shipment(self, shipment_id: str) -> ShipmentRecord | None:
+        return rooms.get(self._conn, shipment_id)
+
+    def waiting_page(
+        self, skus: Iterable[str] | None, order: ReleaseOrder, after: OrderKey | None, limit: int
+    ) -> list[Candidate]:
+        return waiting_page(self._conn, skus, order, after, limit)
+
+    def waiting_skus(self, skus: Iterable[str]) -> set[str]:
+        return skus_with_waiting(self._conn, skus)
+
+    def record(self, decision: Decision, now: datetime) -> None:
+        out = encode_decision(decision, now, self._topics, self._source)  # fails before writes
+        if isinstance(decision, ShipmentReleased):
+            decisions.record_released(self._conn, decision, now)
+        else:
+            decisions.record_unroutable(self._conn, decision, now)
+        self._queue(out.topic, out.key, out.value, out.headers, out.event_id)
+
+    def cancel(self, shipment_id: str, trigger: Trigger, now: datetime) -> ShipmentRecord | None:
+        return rooms.cancel(self._conn, shipment_id, trigger, now)
+
+    def count_short_pick(self, shipment_id: str) -> int:
+        return rooms.count_short_pick(self._conn, shipment_id)
+
+    def dead_letter(self, letter: DeadLetter) -> None:
+        ours = {
+            "error.type": letter.error_type.encode("utf-8"),
+            "error.message": letter.error_message.encode("utf-8"),
+            "source.topic": letter.source_topic.encode("utf-8"),
+            "source.partition": str(letter.source_partition).encode("ascii"),
+            "source.offset": str(letter.source_offset).encode("ascii"),
+        }
+        # A dead letter replayed into dead-letter again carries the latest error only.
+        theirs = [(name, raw) for name, raw in letter.headers if name not in ours]
+        headers = [*ours.items(), *theirs]
+        self._queue(self._topics.dead_letter, letter.key, letter.value, headers, None)
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        return self._savepoint()
+
+    def outbox_ids(self) -> list[int]:
+        return list(self._outbox_ids)
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        # Postgres releases the locks taken inside a savepoint rolled back to, so the
+        # remembered set is rolled back with it (re-locking a held key would be harmless).
+        locked, written = set(self._locked), len(self._outbox_ids)
+        try:
+            with self._conn.begin_nested():
+                yield
+        except BaseException:
+            self._locked = locked
+            del self._outbox_ids[written:]
+            raise
+
+    def _queue(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: outbox.Headers,
+        event_id: str | None,
+    ) -> None:
+        self._outbox_ids.append(outbox.queue(self._conn, topic, key, value, headers, event_id))
+
+
+class PostgresUnitOfWork:
+    """Each call opens a transaction: commit when the block ends, rollback on an exception."""
+
+    def __init__(
+        self, engine: sa.Engine, topics: TopicsSettings, source: str = DEFAULT_SOURCE
+    ) -> None:
+        self._engine, self._topics, self._source = engine, topics, source
+
+    @contextmanager
+    def __call__(self) -> Iterator[PostgresStore]:
+        with self._engine.begin() as connection:
+            yield PostgresStore(connection, self._topics, self._source)

@@ -1,0 +1,76 @@
+"""The outbox as the relay sees it: fresh rows, pending rows, marks, backlog."""
+
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+
+from backorder_worker.adapters.postgres.outbox import PostgresOutbox
+from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
+from backorder_worker.adapters.postgres.tables import outbox
+from backorder_worker.service_layer.ports import DeadLetter
+
+
+def _letters(uow: PostgresUnitOfWork, count: int) -> list[int]:
+    with uow() as store:
+        for n in range(count):
+            store.dead_letter(DeadLetter(None, f"v{n}".encode(), "t", "m", "in", 0, n))
+        return store.outbox_ids()
+
+
+def test_rows_written_by_a_transaction_are_read_back_in_order_until_published(
+    uow: PostgresUnitOfWork, relay_outbox: PostgresOutbox
+) -> None:
+    ids = _letters(uow, 3)
+    assert ids == sorted(ids) and len(set(ids)) == 3
+
+    assert [row.value for row in relay_outbox.rows(list(reversed(ids)))] == [b"v0", b"v1", b"v2"]
+    relay_outbox.mark_published(ids[:2])
+    assert [row.id for row in relay_outbox.rows(ids)] == ids[2:]
+    assert relay_outbox.rows([]) == []
+
+
+def test_pending_rows_are_the_old_enough_unpublished_ones_oldest_first(
+    uow: PostgresUnitOfWork, relay_outbox: PostgresOutbox
+) -> None:
+    ids = _letters(uow, 3)
+    assert relay_outbox.pending(10, older_than_s=3600) == []
+
+    assert [row.id for row in relay_outbox.pending(2, older_than_s=0)] == ids[:2]
+    relay_outbox.mark_published([ids[0]])
+    assert [row.id for row in relay_outbox.pending(10, older_than_s=0)] == ids[1:]
+
+
+def test_pending_skips_rows_another_sweeper_holds(
+    uow: PostgresUnitOfWork, relay_outbox: PostgresOutbox, engine: sa.Engine
+) -> None:
+    ids = _letters(uow, 3)
+    with engine.begin() as other:
+        other.execute(sa.select(outbox.c.id).where(outbox.c.id == ids[0]).with_for_update())
+        assert [row.id for row in relay_outbox.pending(10, older_than_s=0)] == ids[1:]
+
+
+def test_the_backlog_counts_unpublished_rows_and_ages_the_oldest(
+    uow: PostgresUnitOfWork, relay_outbox: PostgresOutbox
+) -> None:
+    assert relay_outbox.backlog() == (0, 0.0)
+    ids = _letters(uow, 2)
+    time.sleep(0.05)
+
+    count, age = relay_outbox.backlog()
+    assert count == 2 and 0.04 < age < 60
+    relay_outbox.mark_published(ids)
+    relay_outbox.mark_published(ids)  # twice is harmless (at-least-once relays)
+    assert relay_outbox.backlog() == (0, 0.0)
+
+
+def test_published_rows_are_purged_once_old_enough(
+    uow: PostgresUnitOfWork, relay_outbox: PostgresOutbox
+) -> None:
+    ids = _letters(uow, 2)
+    relay_outbox.mark_published(ids[:1])
+
+    assert relay_outbox.purge_published(older_than_s=3600) == 0
+    assert relay_outbox.purge_published(older_than_s=0) == 1
+    assert relay_outbox.backlog()[0] == 1
