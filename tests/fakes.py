@@ -232,6 +232,18 @@ class FakeStore:
     def dead_letter(self, letter: DeadLetter) -> None:
         self._queue("dead-letter", letter)
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        saved = copy.deepcopy(self.state)
+        written = len(self._outbox_ids)
+        try:
+            yield
+        except BaseException:
+            for name in vars(saved):
+                setattr(self.state, name, getattr(saved, name))
+            del self._outbox_ids[written:]
+            raise
+
     def outbox_ids(self) -> list[int]:
         return list(self._outbox_ids)
 

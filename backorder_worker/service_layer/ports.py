@@ -169,6 +169,10 @@ class Store(Protocol):
     def dead_letter(self, letter: DeadLetter) -> None:
         """Queues a message for the dead-letter topic, in the outbox."""
 
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested transaction: an exception inside undoes only the work done inside it
+        (one bad event in a batch), then propagates."""
+
     def outbox_ids(self) -> list[int]:
         """Ids of the outbox rows this transaction wrote, in write order (for the relay)."""
 

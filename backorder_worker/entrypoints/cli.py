@@ -1,0 +1,160 @@
+"""`backorder-worker`: the command line (SPEC §3).
+
+Each command loads the settings once (`--config` or `$BACKORDER_CONFIG`, then the
+`BACKORDER_<SECTION>__<KEY>` environment) and builds what it needs through `bootstrap`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+import click
+
+from backorder_worker.observability.logging import configure_logging
+from backorder_worker.settings import Settings, load_settings
+from backorder_worker.wire import InvalidMessage
+
+log = logging.getLogger("backorder_worker")
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="TOML settings file (default: $BACKORDER_CONFIG).",
+)
+@click.option("--log-level", default="INFO", show_default=True)
+@click.option("--text-logs", is_flag=True, help="Human-readable logs instead of JSON lines.")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, log_level: str, text_logs: bool) -> None:
+    """Releases backordered shipments when inventory events make them routable."""
+    configure_logging(log_level, json=not text_logs)
+    ctx.obj = {"config_path": config_path}
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return load_settings(ctx.obj["config_path"])
+
+
+@main.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Creates or upgrades the database schema (idempotent)."""
+    from backorder_worker.adapters.postgres.migrate import current_revision
+    from backorder_worker.adapters.postgres.migrate import migrate as run_migrations
+
+    url = _settings(ctx).database.url
+    run_migrations(url)
+    click.echo(f"schema at revision {current_revision(url)}")
+
+
+@main.command()
+@click.option(
+    "--http-port",
+    default=8000,
+    show_default=True,
+    help="/metrics, /healthz, /readyz (0: any free port).",
+)
+@click.option(
+    "--exit-when-idle",
+    type=float,
+    default=None,
+    help="Stop after this many idle seconds (burst mode).",
+)
+@click.option(
+    "--migrate/--no-migrate",
+    "run_migrations",
+    default=False,
+    help="Migrate the schema before starting.",
+)
+@click.pass_context
+def run(
+    ctx: click.Context, http_port: int, exit_when_idle: float | None, run_migrations: bool
+) -> None:
+    """Consumes the input topics in the consumer group until SIGTERM or SIGINT."""
+    from backorder_worker.entrypoints.runner import run_worker
+
+    settings = _settings(ctx)
+    if run_migrations:
+        from backorder_worker.adapters.postgres.migrate import migrate as migrate_schema
+
+        migrate_schema(settings.database.url)
+    run_worker(settings, http_port=http_port, exit_when_idle_s=exit_when_idle)
+
+
+@main.command()
+@click.argument("event_type")
+@click.option("--data", "data_json", help="The event's data as JSON (overrides the flags).")
+@click.option("--id", "event_id", help="Event id (default: a new UUID).")
+@click.option("--time", "event_time", help="Event time, ISO 8601 (default: now).")
+@click.option("--location", help="location_id")
+@click.option("--sku")
+@click.option("--quantity", type=int)
+@click.option("--available", type=int, help="stock.level: the absolute level")
+@click.option("--as-of", help="stock.level: when the level was taken (ISO 8601)")
+@click.option("--supply", help="supply_id")
+@click.option("--expected-date", help="future-inventory.updated: YYYY-MM-DD")
+@click.option("--behaviour", type=click.Choice(["NONE", "BACKORDER", "PREORDER"]))
+@click.option("--future/--no-future", "future_enabled", default=None)
+@click.option("--active/--inactive", default=None)
+@click.option("--types", help="location.updated: STH,BOPIS")
+@click.option("--rank", type=int)
+@click.option("--shipment", help="shipment_id")
+@click.option("--order", help="order_id")
+@click.option("--fulfillment", type=click.Choice(["STH", "BOPIS"]))
+@click.option("--pickup", help="BOPIS pickup location_id")
+@click.option("--line", "lines", multiple=True, help="LINE_ID:SKU:QUANTITY[:BUNDLE] (repeat)")
+@click.option("--priority", type=int)
+@click.pass_context
+def publish(
+    ctx: click.Context,
+    /,
+    event_type: str,
+    data_json: str | None,
+    event_id: str | None,
+    event_time: str | None,
+    **flags: Any,
+) -> None:
+    """Publishes one valid event of EVENT_TYPE (e.g. stock.stowed) to its topic."""
+    from datetime import datetime
+
+    from backorder_worker.adapters.kafka.producer import KafkaPublisher
+    from backorder_worker.entrypoints.publish import (
+        build_event,
+        data_from_flags,
+        key_for,
+        topic_for,
+    )
+
+    settings = _settings(ctx)
+    try:
+        data = json.loads(data_json) if data_json else data_from_flags(event_type, flags)
+        when = datetime.fromisoformat(event_time) if event_time else None
+        event_id, value = build_event(event_type, data, event_id=event_id, time=when)
+    except (InvalidMessage, ValueError, KeyError) as error:
+        raise click.ClickException(str(error)) from error
+    topic = topic_for(event_type, settings)
+    publisher = KafkaPublisher(settings.kafka, client_id="backorder-worker-publish")
+    try:
+        sent = publisher.send_raw(topic, key_for(event_type, data), value, ())
+    finally:
+        publisher.close()
+    click.echo(f"published {event_type} {event_id} to {topic}[{sent.partition}]@{sent.offset}")
+
+
+@main.command()
+@click.option(
+    "--keep-running",
+    is_flag=True,
+    help="Leave the worker running after the examples (Ctrl-C stops).",
+)
+def demo(keep_running: bool) -> None:
+    """Starts an embedded stack, runs the worker and plays the seed examples."""
+    from backorder_worker.entrypoints.demo import run_demo
+
+    sys.exit(run_demo(keep_running=keep_running))

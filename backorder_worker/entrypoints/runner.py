@@ -1,0 +1,41 @@
+"""`backorder-worker run`: the worker with its sweeper and its health endpoints."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import text
+
+from backorder_worker.bootstrap import build_services, build_worker
+from backorder_worker.observability.http import HealthServer
+from backorder_worker.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(
+    settings: Settings, *, http_port: int = 8000, exit_when_idle_s: float | None = None
+) -> None:
+    services = build_services(settings)
+    running = build_worker(services, exit_when_idle_s=exit_when_idle_s)
+    worker = running.worker
+
+    def is_ready() -> tuple[bool, str]:
+        if not worker.source.is_ready():
+            return False, "no partitions assigned"
+        with services.engine.connect() as conn:
+            conn.execute(text("select 1"))
+        return True, "ready"
+
+    health = HealthServer(services.metrics, lambda: True, is_ready, port=http_port)
+    health.start()
+    running.sweeper.start()
+    worker.install_signal_handlers()
+    log.info("worker started", extra={"group": settings.kafka.group_id, "http_port": health.port})
+    try:
+        worker.run()
+    finally:
+        running.close()
+        health.stop()
+        services.close()
+        log.info("worker stopped")
