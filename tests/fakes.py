@@ -193,21 +193,18 @@ class FakeStore:
                 self.state.supplies[draw.supply_id] = replace(
                     supply, promised=supply.promised + draw.quantity
                 )
+        entered = existing.entered_at if existing is not None else None
         for child in decision.shipments:
+            lines = {line.line_id: line for line in decision.parent.lines}
             shipment = replace(
                 decision.parent,
                 shipment_id=child.shipment_id,
-                lines=tuple(
-                    ln
-                    for ln in decision.parent.lines
-                    if ln.line_id in {x.line_id for x in child.lines}
-                ),
+                lines=tuple(replace(lines[ln.line_id], quantity=ln.quantity) for ln in child.lines),
             )
-            state = ShipmentState(child.status.value)
             self.state.shipments[child.shipment_id] = ShipmentRecord(
                 shipment,
-                state,
-                None,
+                ShipmentState(child.status.value),
+                entered if child.shipment_id == parent_id else None,
                 decision.backordered_at,
                 child.location_id,
                 child.expected_date,
@@ -215,7 +212,16 @@ class FakeStore:
             )
         if decision.parent_status is ShipmentStatus.REASSIGNED:
             self.state.shipments[parent_id] = ShipmentRecord(
-                decision.parent, ShipmentState.REASSIGNED, None, decision.backordered_at
+                decision.parent, ShipmentState.REASSIGNED, entered, decision.backordered_at
+            )
+        if decision.split_off is not None:
+            split = decision.split_off
+            self.state.shipments[split.shipment.shipment_id] = ShipmentRecord(
+                split.shipment,
+                ShipmentState.WAITING,
+                split.entered_at,
+                split.backordered_at,
+                parent_id=parent_id,
             )
 
     def cancel(self, shipment_id: str, trigger: Trigger, now: datetime) -> ShipmentRecord | None:
