@@ -169,6 +169,7 @@ class FakeStore:
                 ShipmentState.WAITING if waits else ShipmentState.UNROUTABLE,
                 c.entered_at,
                 c.backordered_at or c.entered_at,
+                parent_id=existing.parent_id if existing else None,
                 short_picks=existing.short_picks if existing else 0,
             )
         self._queue("decision", decision)

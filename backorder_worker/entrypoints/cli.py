@@ -157,4 +157,12 @@ def demo(keep_running: bool) -> None:
     """Starts an embedded stack, runs the worker and plays the seed examples."""
     from backorder_worker.entrypoints.demo import run_demo
 
+    # The demo prints its own story; the worker's logs would drown it. --log-level DEBUG
+    # on the group still shows everything.
+    if logging.getLogger().level < logging.WARNING and not _verbose():
+        configure_logging("WARNING", json=False)
     sys.exit(run_demo(keep_running=keep_running))
+
+
+def _verbose() -> bool:
+    return logging.getLogger().level <= logging.DEBUG
