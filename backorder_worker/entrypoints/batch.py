@@ -85,7 +85,7 @@ class BatchProcessor:
         retrying = Retrying(
             retry=retry_if_exception(is_transient),
             stop=stop_after_delay(self.retry_for_s),
-            wait=wait_exponential_jitter(initial=0.05, max=2.0),
+            wait=wait_exponential_jitter(multiplier=0.05, max=2.0),
             before_sleep=_log_retry,
             reraise=True,
         )

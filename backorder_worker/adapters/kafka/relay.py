@@ -146,7 +146,7 @@ class OutboxSweeper:
         while not self._stopping.is_set():
             retrying = Retrying(
                 retry=retry_if_exception_type(Exception),
-                wait=wait_exponential_jitter(initial=self._interval_s, max=self._max_backoff_s),
+                wait=wait_exponential_jitter(multiplier=self._interval_s, max=self._max_backoff_s),
                 stop=stop_when_event_set(self._stopping),
                 sleep=self._sleep,
                 before_sleep=before_sleep_log(log, logging.WARNING, exc_info=True),
