@@ -148,7 +148,14 @@ class BatchProcessor:
     def _apply(self, store: Store, envelope: Envelope, record: SourceRecord) -> Outcome:
         try:
             with store.savepoint():
-                return handle(envelope, store, self.policy, self.clock())
+                outcome = handle(envelope, store, self.policy, self.clock())
+                if isinstance(outcome, Rejected):
+                    # A rejected event had no effect: undo its inbox claim too, so that its
+                    # dead letter applies when it is replayed after the fix.
+                    raise _Undone(outcome)
+                return outcome
+        except _Undone as undone:
+            return undone.outcome
         except Exception as error:
             if is_transient(error):
                 raise
@@ -178,6 +185,14 @@ def _log_retry(state: RetryCallState) -> None:
         "transient failure, retrying the batch",
         extra={"attempt": state.attempt_number, "error": repr(error)},
     )
+
+
+class _Undone(Exception):
+    """Rolls an event's savepoint back while keeping its outcome."""
+
+    def __init__(self, outcome: Rejected) -> None:
+        super().__init__(outcome.error_type)
+        self.outcome = outcome
 
 
 class _DryRun(Exception):

@@ -166,3 +166,13 @@ def demo(keep_running: bool) -> None:
 
 def _verbose() -> bool:
     return logging.getLogger().level <= logging.DEBUG
+
+
+def _register_operations() -> None:
+    """The operations commands live in their own modules; importing them is cheap."""
+    from backorder_worker.entrypoints.replay import replay_command
+
+    main.add_command(replay_command, "replay")
+
+
+_register_operations()
