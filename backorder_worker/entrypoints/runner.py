@@ -7,6 +7,7 @@ import logging
 from sqlalchemy import text
 
 from backorder_worker.bootstrap import build_services, build_worker
+from backorder_worker.entrypoints.daily import DailyReevaluation
 from backorder_worker.observability.http import HealthServer
 from backorder_worker.settings import Settings
 
@@ -30,11 +31,13 @@ def run_worker(
     health = HealthServer(services.metrics, lambda: True, is_ready, port=http_port)
     health.start()
     running.sweeper.start()
+    daily = DailyReevaluation.for_services(services, worker.relay).start()
     worker.install_signal_handlers()
     log.info("worker started", extra={"group": settings.kafka.group_id, "http_port": health.port})
     try:
         worker.run()
     finally:
+        daily.stop()  # before the relay closes: the job publishes through it
         running.close()
         health.stop()
         services.close()

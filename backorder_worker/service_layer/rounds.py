@@ -6,15 +6,19 @@ paging once the round is exhausted (nothing the event added is left). Every SKU 
 candidate needs is locked before its stock is read, so two replicas never allocate the
 same units (I1); a lock taken out of order may deadlock, which Postgres breaks and the
 caller retries as a transient error.
+
+``run_given_round`` is the other kind: a round over candidates the caller already read (a
+page of a re-evaluation), every one decided again, with no floors to stop early.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from backorder_worker.domain.future_supply import pool_for
+from backorder_worker.domain.inventory import StockKey
 from backorder_worker.domain.model import Candidate, Catalog, ReleasePolicy
 from backorder_worker.domain.outcomes import Decision, Trigger
 from backorder_worker.domain.release import Floors, ReleaseRound, release_order_key
@@ -93,3 +97,53 @@ def run_round(
     for candidate in arriving:
         decide(candidate)
     return decisions
+
+
+@dataclass(frozen=True, slots=True)
+class Withheld:
+    """Units kept out of a round's pool although the store still shows them free: what the
+    earlier transactions of a walk over several (``reevaluation``) hold or, in a dry run,
+    drew without committing. Current units by position, future units by supply id."""
+
+    current: Mapping[StockKey, int] = field(default_factory=dict)
+    supplies: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class GivenRound:
+    decisions: list[Decision]
+    taken: dict[StockKey, int]  # current units the round took from its pool: draws and holds
+
+
+def run_given_round(
+    store: Store,
+    policy: ReleasePolicy,
+    now: datetime,
+    trigger: Trigger,
+    candidates: Sequence[Candidate],
+    withheld: Withheld | None = None,
+) -> GivenRound:
+    """A round over exactly these (waiting) candidates, in release order, without floors:
+    every one is decided again. All their SKUs are locked first, in one call, so two such
+    rounds cannot deadlock each other; nothing is read from the waiting room."""
+    withheld = withheld or Withheld()
+    skus = {sku for candidate in candidates for sku in candidate.shipment.skus}
+    store.lock_skus(skus)
+    catalog = Catalog(store.locations(), store.listings(skus))
+    current = {
+        key: max(0, units - withheld.current.get(key, 0))
+        for key, units in store.current_stock(skus).items()
+    }
+    supplies = [
+        replace(s, promised=s.promised + withheld.supplies.get(s.supply_id, 0))
+        for s in store.supplies(skus)
+    ]
+    pool = pool_for(current, supplies, catalog, policy, now)
+    round_ = ReleaseRound(catalog, policy, pool, now, trigger)
+    decisions: list[Decision] = []
+    for candidate in sorted(candidates, key=lambda c: release_order_key(policy.release_order, c)):
+        for decision in round_.decide(candidate):
+            store.record(decision, now)
+            decisions.append(decision)
+    taken = {key: units - pool.current(*key) for key, units in current.items()}
+    return GivenRound(decisions, {key: units for key, units in taken.items() if units > 0})

@@ -196,3 +196,24 @@ outbox = sa.Table(
     sa.Column("published_at", _TZ),
     sa.Index("ix_outbox_unpublished", "id", postgresql_where=sa.text("published_at IS NULL")),
 )
+
+# The overdue sweep (R13) reads only what is waiting, not yet flagged, and due: a range.
+OVERDUE_CANDIDATE_PREDICATE = "state = 'WAITING' AND NOT overdue"
+sa.Index(
+    "ix_shipments_overdue_due",
+    shipments.c.expected_release_by,
+    postgresql_where=sa.text(OVERDUE_CANDIDATE_PREDICATE),
+)
+
+# One row per run of a once-a-day job: inserting it is claiming the day (job_runs.py).
+job_runs = sa.Table(
+    "job_runs",
+    metadata,
+    sa.Column("job", sa.Text, primary_key=True),
+    sa.Column("run_on", sa.Date, primary_key=True),
+    sa.Column("owner", sa.Text, nullable=False),
+    sa.Column("started_at", _TZ, nullable=False, server_default=sa.func.now()),
+    sa.Column("heartbeat_at", _TZ, nullable=False, server_default=sa.func.now()),
+    sa.Column("finished_at", _TZ),
+    sa.Column("summary", JSONB),
+)

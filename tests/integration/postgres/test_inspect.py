@@ -1,0 +1,128 @@
+"""The operators' read-only queries: who waits (filtered), and why one shipment waits."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from backorder_worker.adapters.postgres.inspect import (
+    WaitingFilter,
+    WaitingStats,
+    shipment_view,
+    waiting_shipments,
+    waiting_stats,
+)
+from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
+from backorder_worker.domain.model import FulfillmentType
+from backorder_worker.service_layer import commands as c
+
+from .feed import T0, Feed, order
+
+NOW = T0 + timedelta(days=3)
+STH_AND_BOPIS = frozenset(FulfillmentType)
+
+
+@pytest.fixture
+def room(uow: PostgresUnitOfWork) -> Feed:
+    """S-1 (KTP 5 + KTP2 5, STH), S-2 (KTP 1, BOPIS at STORE-1) and S-3 (KTP2 1, STH,
+    entered once B was inactive) wait, a day apart; S-4 (KTP 1) was released by a stow."""
+    feed = Feed(uow)
+    feed(c.UpdateLocation("STORE-1", True, STH_AND_BOPIS), at=T0 - timedelta(hours=2))
+    feed.clock = T0 - timedelta(hours=1)
+    feed.catalog()
+    feed(order("S-1", ("KTP", 5), ("KTP2", 5)), at=T0)
+    bopis = order("S-2", ("KTP", 1), fulfillment_type=FulfillmentType.BOPIS)
+    feed(
+        c.CreateShipment(**{**vars_of(bopis), "pickup_location_id": "STORE-1"}),
+        at=T0 + timedelta(days=1),
+    )
+    feed(order("S-4", ("KTP", 1)))
+    feed(c.StowStock("A", "KTP", 1))
+    feed(c.UpdateLocation("B", False, STH_AND_BOPIS))
+    feed(order("S-3", ("KTP2", 1)), at=T0 + timedelta(days=2))
+    return feed
+
+
+def vars_of(command: c.CreateShipment) -> dict[str, object]:
+    return {name: getattr(command, name) for name in command.__slots__}
+
+
+def listed(engine: sa.Engine, **where: object) -> list[str]:
+    views, _ = waiting_shipments(engine, WaitingFilter(**where), NOW)  # type: ignore[arg-type]
+    return [v.shipment.shipment_id for v in views]
+
+
+def test_the_list_holds_every_waiting_shipment_oldest_first_with_its_total(
+    engine: sa.Engine, room: Feed
+) -> None:
+    views, total = waiting_shipments(engine, WaitingFilter(limit=2), NOW)
+
+    assert [v.shipment.shipment_id for v in views] == ["S-1", "S-2"]
+    assert total == 3
+    assert views[0].reasons[0].fence == "complete-stock"
+
+
+def test_the_list_filters_by_sku_location_age_and_overdue(engine: sa.Engine, room: Feed) -> None:
+    assert listed(engine, sku="KTP2") == ["S-1", "S-3"]
+    assert listed(engine, location_id="STORE-1") == ["S-2"]  # its pickup location
+    assert listed(engine, location_id="B") == ["S-3"]  # a reason: B is inactive
+    assert listed(engine, location_id="A") == []  # "not the pickup location" does not count
+    assert listed(engine, older_than=timedelta(hours=36)) == ["S-1", "S-2"]
+    assert listed(engine, overdue_only=True) == []
+    late = T0 + timedelta(days=14, hours=12)
+    views, total = waiting_shipments(engine, WaitingFilter(overdue_only=True), late)
+    assert [v.shipment.shipment_id for v in views] == ["S-1"] and total == 1
+    assert views[0].overdue
+
+
+def test_one_waiting_shipment_shows_every_reason_and_its_history(
+    engine: sa.Engine, room: Feed
+) -> None:
+    view = shipment_view(engine, "S-1", NOW)
+
+    assert view is not None and view.state == "WAITING"
+    assert view.entered_at == T0 and view.expected_release_by == T0 + timedelta(days=14)
+    assert [(r.fence, r.mode, r.sku, r.requested, r.assignable) for r in view.reasons] == [
+        ("complete-stock", "reactive", "KTP", 5, 1),
+        ("complete-stock", "reactive", "KTP2", 5, 0),
+    ]
+    assert [(h.event_type, h.state) for h in view.history] == [
+        ("shipment.created", "WAITING"),
+        ("stock.stowed", "WAITING"),  # the stow left it waiting
+    ]
+    assert view.history[1].detail["outcome"] == "waiting"
+
+
+def test_a_released_shipment_shows_its_state_and_the_release_in_its_history(
+    engine: sa.Engine, room: Feed
+) -> None:
+    view = shipment_view(engine, "S-4", NOW)
+
+    assert view is not None and view.state == "READY" and view.location_id == "A"
+    assert [h.detail["outcome"] for h in view.history] == ["waiting", "released"]
+    assert shipment_view(engine, "nope", NOW) is None
+
+
+def test_the_stats_count_the_room_and_date_its_oldest_entry(engine: sa.Engine, room: Feed) -> None:
+    assert waiting_stats(engine) == WaitingStats(waiting=3, overdue=0, oldest_entered_at=T0)
+
+
+def test_a_parent_split_across_locations_lists_the_shipments_it_was_released_as(
+    engine: sa.Engine, uow: PostgresUnitOfWork
+) -> None:
+    feed = Feed(uow)
+    feed.catalog()
+    feed(order("S-9", ("KTP", 1), ("KTP2", 1)))
+    feed(c.StowStock("A", "KTP", 1))
+    feed(c.StowStock("B", "KTP2", 1))
+
+    view = shipment_view(engine, "S-9", NOW)
+
+    assert view is not None and view.state == "REASSIGNED" and view.reasons == ()
+    assert [(k.shipment.shipment_id, k.state, k.location_id) for k in view.children] == [
+        ("S-9-R1", "READY", "A"),
+        ("S-9-R2", "READY", "B"),
+    ]
+    assert view.history[-1].detail["release"] == "CURRENT"
