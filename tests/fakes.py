@@ -8,7 +8,7 @@ release a shipment that is no longer waiting and to draw more than is free.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -59,13 +59,35 @@ class FakeStore:
         self.state = state
         self.locked: set[str] = set()
         self._outbox_ids: list[int] = []
+        self._preclaimed: set[str] = set()
 
     def claim_event(self, event_id: str, event_type: str, digest: str) -> Claim:
+        if event_id in self._preclaimed:
+            self._preclaimed.discard(event_id)
+            return Claim.NEW
         seen = self.state.inbox.get(event_id)
         if seen is None:
             self.state.inbox[event_id] = digest
             return Claim.NEW
         return Claim.DUPLICATE if seen == digest else Claim.CONFLICT
+
+    def claim_events(self, claims: Sequence[tuple[str, str, str]]) -> None:
+        for event_id, _, digest in claims:
+            if event_id not in self.state.inbox:
+                self.state.inbox[event_id] = digest
+                self._preclaimed.add(event_id)
+
+    def release_claim(self, event_id: str) -> None:
+        self._preclaimed.discard(event_id)
+        del self.state.inbox[event_id]
+
+    def add_free_stock(self, location_id: str, sku: str, units: int) -> int:
+        before = self.stock_position(location_id, sku)
+        self.state.stock[(location_id, sku)] = replace(before, free=before.free + units)
+        return before.free
+
+    def add_free_stock_later(self, location_id: str, sku: str, units: int) -> None:
+        self.add_free_stock(location_id, sku, units)
 
     def lock_skus(self, skus: Iterable[str]) -> None:
         self.locked.update(skus)
@@ -238,18 +260,6 @@ class FakeStore:
 
     def dead_letter(self, letter: DeadLetter) -> None:
         self._queue("dead-letter", letter)
-
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        saved = copy.deepcopy(self.state)
-        written = len(self._outbox_ids)
-        try:
-            yield
-        except BaseException:
-            for name in vars(saved):
-                setattr(self.state, name, getattr(saved, name))
-            del self._outbox_ids[written:]
-            raise
 
     def outbox_ids(self) -> list[int]:
         return list(self._outbox_ids)

@@ -4,17 +4,23 @@ The processing order for a batch:
 
 1. decode and validate every record; a record that fails becomes a dead letter with its
    error (it is never retried: the same bytes would fail the same way);
-2. open one Postgres transaction for the whole batch; for each valid event, in a savepoint:
-   claim its id in the inbox (a seen id has no effect), lock the SKUs it allocates, run the
-   core's decisions, write the state and the outbox rows; a rejected event (an unknown
-   shipment, a reused id) and an event whose handler fails with a non-transient error
-   become dead letters in the same transaction, and the batch goes on;
-3. commit: every effect of the batch, its inbox rows and its outbox rows are durable
+2. open one Postgres transaction for the whole batch; claim every event id in the inbox
+   at once (a seen id has no effect), lock every SKU the batch names, in one order, and
+   learn which of them anybody waits for — three statements for the batch;
+3. apply each event in order: the core's decisions, the state, the outbox rows. A rejected
+   event (an unknown shipment, a reused id) gives its claim back and becomes a dead letter
+   in the same transaction. An event whose handler fails with a non-transient error (a
+   bug, bad data the decoder let through) rolls the batch back; the batch is then run
+   again with that event dead-lettered instead of applied, so one poison event costs one
+   re-run, not a stalled partition;
+4. commit: every effect of the batch, its inbox rows and its outbox rows are durable
    together. A transient failure (connection, deadlock, a lost race) retries the whole
    transaction with backoff; when retries run out the error propagates and the caller
    stops *without* committing offsets, so the batch is redelivered.
 
-Publishing the outbox and committing offsets come after, in the caller (worker.py).
+Publishing the outbox and committing offsets come after, in the caller (worker.py). Why a
+whole batch in one transaction: on two cores the limit is round trips, not Kafka; a stock
+event for a SKU nobody waits for costs one statement here (see bench/).
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from backorder_worker.domain.outcomes import ShipmentReleased, ShipmentUnroutabl
 from backorder_worker.entrypoints.translate import to_envelope
 from backorder_worker.observability.logging import log_context
 from backorder_worker.observability.metrics import Metrics
-from backorder_worker.service_layer.commands import Envelope
+from backorder_worker.service_layer.commands import Envelope, skus_of
 from backorder_worker.service_layer.handlers import handle
 from backorder_worker.service_layer.ports import DeadLetter, Store, UnitOfWork
 from backorder_worker.service_layer.results import Applied, Duplicate, Outcome, Rejected
@@ -89,10 +95,15 @@ class BatchProcessor:
             before_sleep=_log_retry,
             reraise=True,
         )
-        try:
-            result = retrying(self._transaction, decoded, dry_run)
-        except _DryRun as rolled_back:
-            return rolled_back.result
+        poisoned: dict[int, Rejected] = {}
+        while True:
+            try:
+                result = retrying(self._transaction, decoded, poisoned, dry_run)
+                break
+            except _EventFailed as failed:
+                poisoned[failed.index] = failed.outcome  # run the batch again without it
+            except _DryRun as rolled_back:
+                return rolled_back.result
         self._observe(result, time.perf_counter() - started, len(records))
         return result
 
@@ -103,23 +114,43 @@ class BatchProcessor:
         except InvalidMessage as error:
             return _Decoded(record, None, error)
 
-    def _transaction(self, decoded: list[_Decoded], dry_run: bool) -> BatchResult:
+    def _transaction(
+        self, decoded: list[_Decoded], poisoned: dict[int, Rejected], dry_run: bool
+    ) -> BatchResult:
         result = BatchResult()
+        live = [
+            item.envelope
+            for i, item in enumerate(decoded)
+            if item.envelope is not None and i not in poisoned
+        ]
         with self.uow() as store:
-            for item in decoded:
-                self._one(store, item, result)
+            store.claim_events([(e.event_id, e.event_type, e.digest) for e in live])
+            skus = set().union(*(skus_of(e.command) for e in live))
+            store.lock_skus(skus)
+            store.waiting_skus(skus)
+            for index, item in enumerate(decoded):
+                self._one(store, index, item, poisoned.get(index), result)
             result.outbox_ids = store.outbox_ids()
             if dry_run:
                 raise _DryRun(result)
         return result
 
-    def _one(self, store: Store, item: _Decoded, result: BatchResult) -> None:
-        record = item.record
-        event_id = item.envelope.event_id if item.envelope else None
+    def _one(
+        self,
+        store: Store,
+        index: int,
+        item: _Decoded,
+        poisoned: Rejected | None,
+        result: BatchResult,
+    ) -> None:
+        record, envelope = item.record, item.envelope
         with log_context(
-            event_id=event_id, topic=record.topic, partition=record.partition, offset=record.offset
+            event_id=envelope.event_id if envelope else None,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
         ):
-            if item.envelope is None:
+            if envelope is None:
                 assert item.error is not None
                 log.warning(
                     "invalid message",
@@ -129,8 +160,8 @@ class BatchProcessor:
                 result.invalid += 1
                 result.outcomes.append((record, "unknown", item.error))
                 return
-            outcome = self._apply(store, item.envelope, record)
-            result.outcomes.append((record, item.envelope.event_type, outcome))
+            outcome = poisoned or self._apply(store, index, envelope)
+            result.outcomes.append((record, envelope.event_type, outcome))
             if isinstance(outcome, Duplicate):
                 result.duplicates += 1
             elif isinstance(outcome, Rejected):
@@ -145,22 +176,15 @@ class BatchProcessor:
                 if outcome.note:
                     log.info(outcome.note)
 
-    def _apply(self, store: Store, envelope: Envelope, record: SourceRecord) -> Outcome:
+    def _apply(self, store: Store, index: int, envelope: Envelope) -> Outcome:
         try:
-            with store.savepoint():
-                outcome = handle(envelope, store, self.policy, self.clock())
-                if isinstance(outcome, Rejected):
-                    # A rejected event had no effect: undo its inbox claim too, so that its
-                    # dead letter applies when it is replayed after the fix.
-                    raise _Undone(outcome)
-                return outcome
-        except _Undone as undone:
-            return undone.outcome
+            return handle(envelope, store, self.policy, self.clock())
         except Exception as error:
             if is_transient(error):
                 raise
-            log.exception("event failed; dead-lettering it")
-            return Rejected("processing-error", f"{type(error).__name__}: {error}"[:1000])
+            log.exception("event failed; the batch runs again with it dead-lettered")
+            rejected = Rejected("processing-error", f"{type(error).__name__}: {error}"[:1000])
+            raise _EventFailed(index, rejected) from error
 
     def _observe(self, result: BatchResult, seconds: float, size: int) -> None:
         metrics = self.metrics
@@ -187,12 +211,12 @@ def _log_retry(state: RetryCallState) -> None:
     )
 
 
-class _Undone(Exception):
-    """Rolls an event's savepoint back while keeping its outcome."""
+class _EventFailed(Exception):
+    """One event failed for good: roll the batch back and run it again without it."""
 
-    def __init__(self, outcome: Rejected) -> None:
-        super().__init__(outcome.error_type)
-        self.outcome = outcome
+    def __init__(self, index: int, outcome: Rejected) -> None:
+        super().__init__(outcome.message)
+        self.index, self.outcome = index, outcome
 
 
 class _DryRun(Exception):

@@ -107,6 +107,17 @@ Command = (
 )
 
 
+def skus_of(command: Command) -> frozenset[str]:
+    """The SKUs whose stock or waiting shipments a command may touch first (locked up
+    front for a whole batch, in one statement and in one order)."""
+    match command:
+        case StowStock() | SetStockLevel() | AnnounceSupply() | UpdateListing():
+            return frozenset({command.sku})
+        case CreateShipment() | ReportShortPick():
+            return frozenset(line.sku for line in command.lines)
+    return frozenset()
+
+
 @dataclass(frozen=True, slots=True)
 class Envelope:
     """A command with the identity and time of the event that carried it."""

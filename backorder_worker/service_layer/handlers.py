@@ -52,4 +52,9 @@ def handle(envelope: Envelope, store: Store, policy: ReleasePolicy, now: datetim
             "conflict", f"event id {envelope.event_id} was applied before with other content"
         )
     handler = HANDLERS[type(envelope.command)]
-    return handler(envelope.command, Context(store, policy, now, envelope))
+    outcome = handler(envelope.command, Context(store, policy, now, envelope))
+    if isinstance(outcome, Rejected):
+        # A rejected event has had no effect; forget it, so that it applies when it is
+        # replayed after the fix (from the dead letters).
+        store.release_claim(envelope.event_id)
+    return outcome

@@ -89,6 +89,14 @@ class Store(Protocol):
         """Records the event id in the inbox; says whether it is new. The row commits or
         rolls back with the event's effect, so an event is applied exactly once."""
 
+    def claim_events(self, claims: Sequence[tuple[str, str, str]]) -> None:
+        """Claims many (event_id, event_type, digest) at once, in one statement; the first
+        ``claim_event`` of each id then answers without asking again."""
+
+    def release_claim(self, event_id: str) -> None:
+        """Forgets this transaction's claim of an event that had no effect (rejected), so
+        that a replay of it after a fix applies."""
+
     def lock_skus(self, skus: Iterable[str]) -> None:
         """Serialises, until commit, every transaction that allocates these SKUs (across
         replicas and rebalances). Re-locking a held SKU is a no-op."""
@@ -107,6 +115,14 @@ class Store(Protocol):
 
     def stock_position(self, location_id: str, sku: str) -> StockPosition:
         """The position (free 0 if never seen)."""
+
+    def add_free_stock(self, location_id: str, sku: str, units: int) -> int:
+        """Adds units to the free stock of a position (created at 0 if new); returns the
+        free units it held before."""
+
+    def add_free_stock_later(self, location_id: str, sku: str, units: int) -> None:
+        """Adds units without waiting for an answer: writes may be merged, and are made
+        before anything in this transaction reads stock, and before commit."""
 
     def set_free_stock(
         self, location_id: str, sku: str, free: int, level_as_of: datetime | None = None
@@ -146,7 +162,9 @@ class Store(Protocol):
         shipment id), strictly after ``after``. Reads an index, never the whole room."""
 
     def waiting_skus(self, skus: Iterable[str]) -> set[str]:
-        """Which of these SKUs some waiting shipment needs (one indexed query)."""
+        """Which of these SKUs some waiting shipment needs (one indexed query). For SKUs
+        this transaction holds locked the answer is remembered (nobody else can make a
+        shipment wait for them until commit) and kept up to date by ``record``."""
 
     def record(self, decision: Decision, now: datetime) -> None:
         """Persists a decision and queues its output event in the outbox.
@@ -168,10 +186,6 @@ class Store(Protocol):
 
     def dead_letter(self, letter: DeadLetter) -> None:
         """Queues a message for the dead-letter topic, in the outbox."""
-
-    def savepoint(self) -> AbstractContextManager[None]:
-        """A nested transaction: an exception inside undoes only the work done inside it
-        (one bad event in a batch), then propagates."""
 
     def outbox_ids(self) -> list[int]:
         """Ids of the outbox rows this transaction wrote, in write order (for the relay)."""

@@ -58,6 +58,8 @@ def run_round(
 ) -> list[Decision]:
     known = set(scope.skus or ()) | {sku for c in intake for sku in c.shipment.skus}
     store.lock_skus(known)
+    if not intake and scope.skus is not None and not store.waiting_skus(scope.skus):
+        return []  # nobody waits for these SKUs: the common case, one cached answer
     catalog = Catalog(store.locations(), store.listings(known))
     pool = pool_for(store.current_stock(known), store.supplies(known), catalog, policy, now)
     round_ = ReleaseRound(catalog, policy, pool, now, trigger, floors)

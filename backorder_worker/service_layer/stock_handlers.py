@@ -20,8 +20,14 @@ from backorder_worker.service_layer.rounds import Scope, run_round
 def stow_stock(cmd: StowStock, ctx: Context) -> Outcome:
     store = ctx.store
     store.lock_skus([cmd.sku])
+    if cmd.supply_id is None:
+        if not store.waiting_skus([cmd.sku]):  # most stock: nobody waits, nothing to decide
+            store.add_free_stock_later(cmd.location_id, cmd.sku, cmd.quantity)
+            return Applied()
+        before = store.add_free_stock(cmd.location_id, cmd.sku, cmd.quantity)
+        return _release(ctx, cmd.sku, Floors({(cmd.location_id, cmd.sku): before}, {}))
     position = store.stock_position(cmd.location_id, cmd.sku)
-    supply = store.supply(cmd.supply_id) if cmd.supply_id else None
+    supply = store.supply(cmd.supply_id)
     if supply is not None and (supply.location_id, supply.sku) != (cmd.location_id, cmd.sku):
         return Rejected(
             "supply-mismatch",

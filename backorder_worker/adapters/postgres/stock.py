@@ -9,7 +9,7 @@ SKU locks; it is raised as ``OversellRefused``, never silently dropped.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -34,6 +34,32 @@ def stock_position(conn: sa.Connection, location_id: str, sku: str) -> StockPosi
     if row is None:
         return StockPosition(location_id, sku, 0)
     return StockPosition(location_id, sku, row.free, utc(row.level_as_of))
+
+
+def add_free_stock(conn: sa.Connection, location_id: str, sku: str, units: int) -> int:
+    """Adds ``units`` in one upsert; returns the free units before."""
+    statement = insert(stock_positions).values(location_id=location_id, sku=sku, free=units)
+    after = conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[stock_positions.c.location_id, stock_positions.c.sku],
+            set_={"free": stock_positions.c.free + statement.excluded.free},
+        ).returning(stock_positions.c.free)
+    ).scalar_one()
+    return int(after) - units
+
+
+def add_free_stock_many(conn: sa.Connection, units: Mapping[StockKey, int]) -> None:
+    """Adds units to many positions in one statement (keys in order: a stable lock order)."""
+    if not units:
+        return
+    rows = [{"location_id": loc, "sku": sku, "free": n} for (loc, sku), n in sorted(units.items())]
+    statement = insert(stock_positions).values(rows)
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[stock_positions.c.location_id, stock_positions.c.sku],
+            set_={"free": stock_positions.c.free + statement.excluded.free},
+        )
+    )
 
 
 def set_free_stock(

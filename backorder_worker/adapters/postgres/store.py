@@ -9,8 +9,9 @@ advisory locks (``lock_skus``) and by guarded updates (``record``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -24,7 +25,7 @@ from backorder_worker.adapters.postgres.tables import inbox
 from backorder_worker.adapters.postgres.waiting_room import skus_with_waiting, waiting_page
 from backorder_worker.domain.inventory import StockKey, Supply
 from backorder_worker.domain.model import Candidate, Listing, Location, ReleaseOrder
-from backorder_worker.domain.outcomes import Decision, ShipmentReleased, Trigger
+from backorder_worker.domain.outcomes import Decision, ShipmentReleased, Trigger, WaitState
 from backorder_worker.service_layer.ports import (
     Claim,
     DeadLetter,
@@ -42,8 +43,27 @@ class PostgresStore:
         self._conn, self._topics, self._source = connection, topics, source
         self._locked: set[str] = set()
         self._outbox_ids: list[int] = []
+        self._preclaimed: set[str] = set()  # claimed by claim_events, not yet asked for
+        self._demand: dict[str, bool] = {}  # waiting demand of SKUs this transaction locked
+        self._pending_stock: dict[StockKey, int] = defaultdict(int)  # add_free_stock_later
+
+    def claim_events(self, claims: Sequence[tuple[str, str, str]]) -> None:
+        fresh = {event_id: (event_type, digest) for event_id, event_type, digest in claims}
+        if not fresh:
+            return
+        rows = [{"event_id": i, "event_type": t, "digest": d} for i, (t, d) in fresh.items()]
+        statement = insert(inbox).on_conflict_do_nothing(index_elements=[inbox.c.event_id])
+        claimed = self._conn.execute(statement.returning(inbox.c.event_id), rows).scalars()
+        self._preclaimed.update(claimed)
+
+    def release_claim(self, event_id: str) -> None:
+        self._preclaimed.discard(event_id)
+        self._conn.execute(sa.delete(inbox).where(inbox.c.event_id == event_id))
 
     def claim_event(self, event_id: str, event_type: str, digest: str) -> Claim:
+        if event_id in self._preclaimed:
+            self._preclaimed.discard(event_id)
+            return Claim.NEW
         claimed = self._conn.execute(
             insert(inbox)
             .values(event_id=event_id, event_type=event_type, digest=digest)
@@ -77,20 +97,38 @@ class PostgresStore:
         catalog.save_location(self._conn, location)
 
     def stock_position(self, location_id: str, sku: str) -> StockPosition:
+        self.flush()
         return stock.stock_position(self._conn, location_id, sku)
+
+    def add_free_stock_later(self, location_id: str, sku: str, units: int) -> None:
+        self._pending_stock[(location_id, sku)] += units
+
+    def flush(self) -> None:
+        """Writes the merged ``add_free_stock_later`` units (the unit of work calls it
+        before commit; every stock read calls it first)."""
+        if self._pending_stock:
+            pending, self._pending_stock = self._pending_stock, defaultdict(int)
+            stock.add_free_stock_many(self._conn, pending)
+
+    def add_free_stock(self, location_id: str, sku: str, units: int) -> int:
+        self.flush()
+        return stock.add_free_stock(self._conn, location_id, sku, units)
 
     def set_free_stock(
         self, location_id: str, sku: str, free: int, level_as_of: datetime | None = None
     ) -> None:
+        self.flush()
         stock.set_free_stock(self._conn, location_id, sku, free, level_as_of)
 
     def assigned_since(self, location_id: str, sku: str, since: datetime) -> int:
         return stock.assigned_since(self._conn, location_id, sku, since)
 
     def current_stock(self, skus: Iterable[str]) -> dict[StockKey, int]:
+        self.flush()
         return stock.current_stock(self._conn, skus)
 
     def skus_at(self, location_id: str) -> set[str]:
+        self.flush()
         return stock.skus_at(self._conn, location_id)
 
     def supply(self, supply_id: str) -> Supply | None:
@@ -111,14 +149,22 @@ class PostgresStore:
         return waiting_page(self._conn, skus, order, after, limit)
 
     def waiting_skus(self, skus: Iterable[str]) -> set[str]:
-        return skus_with_waiting(self._conn, skus)
+        wanted = set(skus)
+        unknown = wanted - self._demand.keys()
+        found = skus_with_waiting(self._conn, unknown) if unknown else set()
+        for sku in unknown & self._locked:  # stable until commit: see the port
+            self._demand[sku] = sku in found
+        return found | {sku for sku in wanted - unknown if self._demand[sku]}
 
     def record(self, decision: Decision, now: datetime) -> None:
         out = encode_decision(decision, now, self._topics, self._source)  # fails before writes
+        self.flush()
         if isinstance(decision, ShipmentReleased):
             decisions.record_released(self._conn, decision, now)
         else:
             decisions.record_unroutable(self._conn, decision, now)
+            if decision.state is WaitState.WAITING:
+                self._demand.update(dict.fromkeys(decision.shipment.skus, True))
         self._queue(out.topic, out.key, out.value, out.headers, out.event_id)
 
     def cancel(self, shipment_id: str, trigger: Trigger, now: datetime) -> ShipmentRecord | None:
@@ -140,24 +186,8 @@ class PostgresStore:
         headers = [*ours.items(), *theirs]
         self._queue(self._topics.dead_letter, letter.key, letter.value, headers, None)
 
-    def savepoint(self) -> AbstractContextManager[None]:
-        return self._savepoint()
-
     def outbox_ids(self) -> list[int]:
         return list(self._outbox_ids)
-
-    @contextmanager
-    def _savepoint(self) -> Iterator[None]:
-        # Postgres releases the locks taken inside a savepoint rolled back to, so the
-        # remembered set is rolled back with it (re-locking a held key would be harmless).
-        locked, written = set(self._locked), len(self._outbox_ids)
-        try:
-            with self._conn.begin_nested():
-                yield
-        except BaseException:
-            self._locked = locked
-            del self._outbox_ids[written:]
-            raise
 
     def _queue(
         self,
@@ -181,4 +211,6 @@ class PostgresUnitOfWork:
     @contextmanager
     def __call__(self) -> Iterator[PostgresStore]:
         with self._engine.begin() as connection:
-            yield PostgresStore(connection, self._topics, self._source)
+            store = PostgresStore(connection, self._topics, self._source)
+            yield store
+            store.flush()

@@ -8,7 +8,7 @@ writes are remembered so that the cache is invalidated across replicas once they
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 
@@ -76,6 +76,18 @@ class CachingStore:
     def claim_event(self, event_id: str, event_type: str, digest: str) -> Claim:
         return self.store.claim_event(event_id, event_type, digest)
 
+    def claim_events(self, claims: Sequence[tuple[str, str, str]]) -> None:
+        self.store.claim_events(claims)
+
+    def release_claim(self, event_id: str) -> None:
+        self.store.release_claim(event_id)
+
+    def add_free_stock(self, location_id: str, sku: str, units: int) -> int:
+        return self.store.add_free_stock(location_id, sku, units)
+
+    def add_free_stock_later(self, location_id: str, sku: str, units: int) -> None:
+        self.store.add_free_stock_later(location_id, sku, units)
+
     def lock_skus(self, skus: Iterable[str]) -> None:
         self.store.lock_skus(skus)
 
@@ -131,11 +143,6 @@ class CachingStore:
 
     def dead_letter(self, letter: DeadLetter) -> None:
         self.store.dead_letter(letter)
-
-    def savepoint(self) -> AbstractContextManager[None]:
-        # A catalog write undone by a savepoint leaves `catalog_changed` set: one needless
-        # invalidation, never a stale entry.
-        return self.store.savepoint()
 
     def outbox_ids(self) -> list[int]:
         return self.store.outbox_ids()

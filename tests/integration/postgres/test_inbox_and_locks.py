@@ -6,11 +6,11 @@ import threading
 import time
 
 import pytest
-import sqlalchemy as sa
 
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.domain.model import Location
 from backorder_worker.service_layer.ports import Claim
+from tests.integration.postgres.world import NOW, set_up_catalog, shipment, waiting
 
 
 def test_an_event_id_is_new_once_then_a_duplicate_or_with_other_content_a_conflict(
@@ -35,16 +35,41 @@ def test_a_rolled_back_transaction_leaves_its_event_unclaimed(uow: PostgresUnitO
         assert store.locations() == {}
 
 
-def test_a_savepoint_rolled_back_undoes_only_its_own_work(uow: PostgresUnitOfWork) -> None:
+def test_claims_made_together_answer_once_each_and_a_released_claim_is_forgotten(
+    uow: PostgresUnitOfWork,
+) -> None:
     with uow() as store:
-        store.save_location(Location("A"))
-        with pytest.raises(sa.exc.IntegrityError), store.savepoint():
-            store.save_location(Location("B"))
-            store.set_free_stock("A", "KTP", -1)  # refused by the schema
-        store.save_location(Location("C"))
+        store.claim_event("old", "stock.stowed", "digest-a")
+    with uow() as store:
+        store.claim_events([("old", "t", "digest-a"), ("e1", "t", "d1"), ("e2", "t", "d2")])
+        assert store.claim_event("e1", "t", "d1") is Claim.NEW
+        assert store.claim_event("e1", "t", "d1") is Claim.DUPLICATE  # twice in one batch
+        assert store.claim_event("old", "t", "digest-a") is Claim.DUPLICATE
+        assert store.claim_event("e2", "t", "d2") is Claim.NEW
+        store.release_claim("e2")  # rejected: it had no effect
+    with uow() as store:
+        assert store.claim_event("e2", "t", "d2") is Claim.NEW
+        assert store.claim_event("e1", "t", "d1") is Claim.DUPLICATE
 
+
+def test_adding_free_stock_returns_what_the_position_held_before(uow: PostgresUnitOfWork) -> None:
     with uow() as store:
-        assert set(store.locations()) == {"A", "C"}
+        assert store.add_free_stock("A", "KTP", 5) == 0
+        assert store.add_free_stock("A", "KTP", 2) == 5
+        assert store.stock_position("A", "KTP").free == 7
+
+
+def test_the_remembered_demand_of_a_locked_sku_follows_a_shipment_that_starts_waiting(
+    uow: PostgresUnitOfWork,
+) -> None:
+    with uow() as store:
+        set_up_catalog(store)
+        store.lock_skus(["KTP"])
+        assert store.waiting_skus(["KTP", "KTP2"]) == set()
+        store.record(waiting(shipment("S-1", ("KTP", 1)), NOW), NOW)
+        assert store.waiting_skus(["KTP"]) == {"KTP"}
+    with uow() as store:
+        assert store.waiting_skus(["KTP", "KTP2"]) == {"KTP"}
 
 
 def test_a_locked_sku_blocks_another_transaction_until_commit(uow: PostgresUnitOfWork) -> None:
@@ -72,26 +97,3 @@ def test_locks_on_other_skus_do_not_block(uow: PostgresUnitOfWork) -> None:
             started = time.monotonic()
             other.lock_skus(["KTP2", "KTP3"])
             assert time.monotonic() - started < 1
-
-
-def test_a_lock_taken_in_a_rolled_back_savepoint_is_taken_again_when_asked(
-    uow: PostgresUnitOfWork,
-) -> None:
-    """Postgres releases it with the savepoint; the store must not think it still holds it."""
-    locked_by_second = threading.Event()
-
-    def second() -> None:
-        with uow() as store:
-            store.lock_skus(["KTP"])
-            locked_by_second.set()
-
-    with uow() as store:
-        with pytest.raises(RuntimeError), store.savepoint():
-            store.lock_skus(["KTP"])
-            raise RuntimeError("one bad event")
-        store.lock_skus(["KTP"])
-        thread = threading.Thread(target=second)
-        thread.start()
-        assert not locked_by_second.wait(timeout=0.5)
-    assert locked_by_second.wait(timeout=10)
-    thread.join(timeout=10)
