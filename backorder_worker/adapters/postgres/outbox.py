@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,27 +23,32 @@ from backorder_worker.service_layer.ports import OutboxRow
 Headers = Sequence[tuple[str, bytes]]
 
 
-def queue(
-    conn: sa.Connection,
-    topic: str,
-    key: bytes | None,
-    value: bytes | None,
-    headers: Headers,
-    event_id: str | None,
-) -> int:
-    """Adds one record to publish; returns its id (ids grow in write order)."""
-    row_id = conn.execute(
-        sa.insert(outbox)
-        .values(
-            event_id=event_id,
-            topic=topic,
-            key=key,
-            value=value,
-            headers=[[name, base64.b64encode(raw).decode("ascii")] for name, raw in headers],
-        )
-        .returning(outbox.c.id)
-    ).scalar_one()
-    return int(row_id)
+@dataclass(frozen=True, slots=True)
+class Queued:
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: Headers
+    event_id: str | None
+
+
+def queue(conn: sa.Connection, records: Sequence[Queued]) -> list[int]:
+    """Adds records to publish, in one statement; returns their ids in the same order
+    (ids grow in write order)."""
+    if not records:
+        return []
+    rows = [
+        {
+            "event_id": r.event_id,
+            "topic": r.topic,
+            "key": r.key,
+            "value": r.value,
+            "headers": [[name, base64.b64encode(raw).decode("ascii")] for name, raw in r.headers],
+        }
+        for r in records
+    ]
+    statement = sa.insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
+    return [int(row_id) for row_id in conn.execute(statement, rows).scalars()]
 
 
 class PostgresOutbox:

@@ -11,11 +11,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 
-from backorder_worker.adapters.postgres.rows import record_from_row, text_array
+from backorder_worker.adapters.postgres.rows import record_from_row
 from backorder_worker.adapters.postgres.tables import shipment_history, shipments, waiting_skus
-from backorder_worker.domain.model import Shipment
 from backorder_worker.domain.outcomes import Trigger
 from backorder_worker.service_layer.ports import ShipmentRecord, ShipmentState
 
@@ -44,41 +42,6 @@ def add_history(
             event_type=trigger.event_type,
             state=state.value,
             detail=detail,
-        )
-    )
-
-
-def enter_waiting_room(conn: sa.Connection, shipment: Shipment, entered_at: datetime) -> None:
-    """Indexes the shipment under each SKU it needs; idempotent, rows already right stay."""
-    skus = sorted(shipment.skus)
-    statement = insert(waiting_skus).values(
-        [
-            {
-                "shipment_id": shipment.shipment_id,
-                "sku": sku,
-                "priority": shipment.priority,
-                "entered_at": entered_at,
-            }
-            for sku in skus
-        ]
-    )
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=[waiting_skus.c.shipment_id, waiting_skus.c.sku],
-            set_={
-                "priority": statement.excluded.priority,
-                "entered_at": statement.excluded.entered_at,
-            },
-            # no dead row versions when a re-evaluated shipment is re-indexed unchanged
-            where=sa.tuple_(waiting_skus.c.priority, waiting_skus.c.entered_at).is_distinct_from(
-                sa.tuple_(statement.excluded.priority, statement.excluded.entered_at)
-            ),
-        )
-    )
-    conn.execute(
-        sa.delete(waiting_skus).where(
-            waiting_skus.c.shipment_id == shipment.shipment_id,
-            waiting_skus.c.sku != sa.all_(text_array(skus)),
         )
     )
 

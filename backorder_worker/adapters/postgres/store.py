@@ -18,14 +18,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
 from backorder_worker.adapters.event_codec import DEFAULT_SOURCE, encode_decision
-from backorder_worker.adapters.postgres import catalog, decisions, outbox, stock
+from backorder_worker.adapters.postgres import catalog, outbox, stock
 from backorder_worker.adapters.postgres import shipments as rooms
+from backorder_worker.adapters.postgres.decision_batch import write_decisions
 from backorder_worker.adapters.postgres.locks import lock_keys, sku_lock_key
 from backorder_worker.adapters.postgres.tables import inbox
 from backorder_worker.adapters.postgres.waiting_room import skus_with_waiting, waiting_page
 from backorder_worker.domain.inventory import StockKey, Supply
 from backorder_worker.domain.model import Candidate, Listing, Location, ReleaseOrder
-from backorder_worker.domain.outcomes import Decision, ShipmentReleased, Trigger, WaitState
+from backorder_worker.domain.outcomes import Decision, ShipmentUnroutable, Trigger, WaitState
 from backorder_worker.service_layer.ports import (
     Claim,
     DeadLetter,
@@ -46,6 +47,9 @@ class PostgresStore:
         self._preclaimed: set[str] = set()  # claimed by claim_events, not yet asked for
         self._demand: dict[str, bool] = {}  # waiting demand of SKUs this transaction locked
         self._pending_stock: dict[StockKey, int] = defaultdict(int)  # add_free_stock_later
+        self._pending_decisions: list[Decision] = []  # written together at the next flush
+        self._pending_outbox: list[outbox.Queued] = []
+        self._now: datetime | None = None
 
     def claim_events(self, claims: Sequence[tuple[str, str, str]]) -> None:
         fresh = {event_id: (event_type, digest) for event_id, event_type, digest in claims}
@@ -85,15 +89,19 @@ class PostgresStore:
         self._locked |= new
 
     def locations(self) -> dict[str, Location]:
+        self.flush()
         return catalog.all_locations(self._conn)
 
     def listings(self, skus: Iterable[str]) -> dict[tuple[str, str | None], Listing]:
+        self.flush()
         return catalog.listings_of(self._conn, skus)
 
     def save_listing(self, listing: Listing) -> None:
+        self.flush()
         catalog.save_listing(self._conn, listing)
 
     def save_location(self, location: Location) -> None:
+        self.flush()
         catalog.save_location(self._conn, location)
 
     def stock_position(self, location_id: str, sku: str) -> StockPosition:
@@ -104,11 +112,20 @@ class PostgresStore:
         self._pending_stock[(location_id, sku)] += units
 
     def flush(self) -> None:
-        """Writes the merged ``add_free_stock_later`` units (the unit of work calls it
-        before commit; every stock read calls it first)."""
+        """Writes what this transaction has kept back: the merged ``add_free_stock_later``
+        units, the recorded decisions and the outbox rows, a few statements for all of
+        them. Every read calls it first, and the unit of work before commit, so nothing
+        ever reads around a pending write."""
         if self._pending_stock:
             pending, self._pending_stock = self._pending_stock, defaultdict(int)
             stock.add_free_stock_many(self._conn, pending)
+        if self._pending_decisions:
+            kept, self._pending_decisions = self._pending_decisions, []
+            assert self._now is not None
+            write_decisions(self._conn, kept, self._now)
+        if self._pending_outbox:
+            queued, self._pending_outbox = self._pending_outbox, []
+            self._outbox_ids += outbox.queue(self._conn, queued)
 
     def add_free_stock(self, location_id: str, sku: str, units: int) -> int:
         self.flush()
@@ -121,6 +138,7 @@ class PostgresStore:
         stock.set_free_stock(self._conn, location_id, sku, free, level_as_of)
 
     def assigned_since(self, location_id: str, sku: str, since: datetime) -> int:
+        self.flush()
         return stock.assigned_since(self._conn, location_id, sku, since)
 
     def current_stock(self, skus: Iterable[str]) -> dict[StockKey, int]:
@@ -132,25 +150,32 @@ class PostgresStore:
         return stock.skus_at(self._conn, location_id)
 
     def supply(self, supply_id: str) -> Supply | None:
+        self.flush()
         return stock.supply(self._conn, supply_id)
 
     def save_supply(self, supply: Supply) -> None:
+        self.flush()
         stock.save_supply(self._conn, supply)
 
     def supplies(self, skus: Iterable[str]) -> list[Supply]:
+        self.flush()
         return stock.supplies_with_free_units(self._conn, skus)
 
     def shipment(self, shipment_id: str) -> ShipmentRecord | None:
+        self.flush()
         return rooms.get(self._conn, shipment_id)
 
     def waiting_page(
         self, skus: Iterable[str] | None, order: ReleaseOrder, after: OrderKey | None, limit: int
     ) -> list[Candidate]:
+        self.flush()
         return waiting_page(self._conn, skus, order, after, limit)
 
     def waiting_skus(self, skus: Iterable[str]) -> set[str]:
         wanted = set(skus)
         unknown = wanted - self._demand.keys()
+        if unknown:
+            self.flush()
         found = skus_with_waiting(self._conn, unknown) if unknown else set()
         for sku in unknown & self._locked:  # stable until commit: see the port
             self._demand[sku] = sku in found
@@ -158,19 +183,20 @@ class PostgresStore:
 
     def record(self, decision: Decision, now: datetime) -> None:
         out = encode_decision(decision, now, self._topics, self._source)  # fails before writes
-        self.flush()
-        if isinstance(decision, ShipmentReleased):
-            decisions.record_released(self._conn, decision, now)
-        else:
-            decisions.record_unroutable(self._conn, decision, now)
-            if decision.state is WaitState.WAITING:
-                self._demand.update(dict.fromkeys(decision.shipment.skus, True))
+        if self._now is not None and now != self._now:
+            self.flush()  # one ``now`` per written group of decisions
+        self._now = now
+        self._pending_decisions.append(decision)
+        if isinstance(decision, ShipmentUnroutable) and decision.state is WaitState.WAITING:
+            self._demand.update(dict.fromkeys(decision.shipment.skus, True))
         self._queue(out.topic, out.key, out.value, out.headers, out.event_id)
 
     def cancel(self, shipment_id: str, trigger: Trigger, now: datetime) -> ShipmentRecord | None:
+        self.flush()
         return rooms.cancel(self._conn, shipment_id, trigger, now)
 
     def count_short_pick(self, shipment_id: str) -> int:
+        self.flush()
         return rooms.count_short_pick(self._conn, shipment_id)
 
     def dead_letter(self, letter: DeadLetter) -> None:
@@ -187,6 +213,7 @@ class PostgresStore:
         self._queue(self._topics.dead_letter, letter.key, letter.value, headers, None)
 
     def outbox_ids(self) -> list[int]:
+        self.flush()
         return list(self._outbox_ids)
 
     def _queue(
@@ -197,7 +224,7 @@ class PostgresStore:
         headers: outbox.Headers,
         event_id: str | None,
     ) -> None:
-        self._outbox_ids.append(outbox.queue(self._conn, topic, key, value, headers, event_id))
+        self._pending_outbox.append(outbox.Queued(topic, key, value, headers, event_id))
 
 
 class PostgresUnitOfWork:

@@ -1,0 +1,164 @@
+"""Writing many decisions at once: a round's releases and reports in a few statements.
+
+The store keeps a round's decisions and writes them when something is about to read what
+they change (and before commit). The guards of ``decisions.py`` hold in bulk too:
+
+- a released parent that waited must still be WAITING (a guarded UPDATE; fewer rows than
+  asked means another transaction released one first: ``ConcurrentRelease``, retried);
+- a parent released at intake (``backordered_at`` is None: it never waited) is inserted;
+  if it already exists, the same;
+- a report only overwrites a WAITING or UNROUTABLE row, never a released or cancelled one;
+- draws are guarded updates: the database refuses an oversell (``OversellRefused``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+
+from backorder_worker.adapters.postgres.decisions import (
+    child_row,
+    history_of_release,
+    history_of_report,
+    receiver_of,
+    released_state,
+    split_off_row,
+    unroutable_values,
+)
+from backorder_worker.adapters.postgres.rows import shipment_values, text_array
+from backorder_worker.adapters.postgres.stock import apply_draws
+from backorder_worker.adapters.postgres.tables import shipment_history, shipments, waiting_skus
+from backorder_worker.domain.inventory import Draw
+from backorder_worker.domain.model import Shipment
+from backorder_worker.domain.outcomes import (
+    Decision,
+    ShipmentReleased,
+    ShipmentUnroutable,
+    WaitState,
+)
+from backorder_worker.service_layer.ports import ConcurrentRelease, ShipmentState
+
+_MAY_WAIT = (ShipmentState.WAITING.value, ShipmentState.UNROUTABLE.value)
+
+
+def write_decisions(conn: sa.Connection, decisions: Sequence[Decision], now: datetime) -> None:
+    released = [d for d in decisions if isinstance(d, ShipmentReleased)]
+    reports = [d for d in decisions if isinstance(d, ShipmentUnroutable)]
+    if released:
+        _write_released(conn, released, now)
+    if reports:
+        _write_reports(conn, reports, now)
+    history = [history_of_release(d, now) for d in released]
+    history += [history_of_report(d, now) for d in reports]
+    if history:
+        conn.execute(sa.insert(shipment_history), history)
+
+
+def _write_released(conn: sa.Connection, released: list[ShipmentReleased], now: datetime) -> None:
+    waited = [d for d in released if d.backordered_at is not None]
+    if waited:
+        params = [
+            {"b_id": d.parent.shipment_id, **_prefixed(released_state(d, now))} for d in waited
+        ]
+        columns = released_state(waited[0], now)
+        update = (
+            sa.update(shipments)
+            .where(
+                shipments.c.shipment_id == sa.bindparam("b_id"),
+                shipments.c.state == ShipmentState.WAITING.value,
+            )
+            .values({name: sa.bindparam(f"b_{name}") for name in columns})
+        )
+        if conn.execute(update, params).rowcount != len(params):
+            raise ConcurrentRelease(", ".join(d.parent.shipment_id for d in waited))
+    arrived = [d for d in released if d.backordered_at is None]
+    if arrived:
+        rows = [{**shipment_values(d.parent), **released_state(d, now)} for d in arrived]
+        statement = insert(shipments).on_conflict_do_nothing(
+            index_elements=[shipments.c.shipment_id]
+        )
+        inserted = conn.execute(statement.returning(shipments.c.shipment_id), rows).all()
+        if len(inserted) != len(rows):
+            raise ConcurrentRelease(", ".join(d.parent.shipment_id for d in arrived))
+    _leave_waiting_room(conn, [d.parent.shipment_id for d in waited])
+    children = [
+        child_row(d, child, now)
+        for d in released
+        for child in d.shipments
+        if child.shipment_id != d.parent.shipment_id
+    ]
+    if children:
+        conn.execute(sa.insert(shipments), children)
+    split_offs = [d for d in released if d.split_off is not None]
+    if split_offs:
+        statement = insert(shipments).on_conflict_do_nothing(
+            index_elements=[shipments.c.shipment_id]
+        )
+        conn.execute(statement, [split_off_row(d, now) for d in split_offs])
+    draws = [(draw, receiver) for d in released for draw, receiver in _receivers(d)]
+    apply_draws(conn, draws, now)
+
+
+def _write_reports(conn: sa.Connection, reports: list[ShipmentUnroutable], now: datetime) -> None:
+    latest = {d.shipment.shipment_id: d for d in reports}  # one row per shipment per statement
+    rows = [unroutable_values(d, now) for d in latest.values()]
+    statement = insert(shipments)
+    upsert = statement.on_conflict_do_update(
+        index_elements=[shipments.c.shipment_id],
+        set_={name: statement.excluded[name] for name in rows[0] if name != "shipment_id"},
+        # (not IN: an expanding list cannot go into an executemany)
+        where=sa.or_(*(shipments.c.state == state for state in _MAY_WAIT)),
+    ).returning(shipments.c.shipment_id)
+    written = conn.execute(upsert, rows).all()
+    if len(written) != len(rows):
+        missing = set(latest) - {row.shipment_id for row in written}
+        raise ConcurrentRelease(", ".join(sorted(missing)))
+    waiting = [d for d in latest.values() if d.state is WaitState.WAITING]
+    _enter_waiting_room(conn, [(d.shipment, d.candidate.entered_at) for d in waiting])
+    _leave_waiting_room(conn, [s for s, d in latest.items() if d.state is WaitState.UNROUTABLE])
+
+
+def _enter_waiting_room(conn: sa.Connection, entries: list[tuple[Shipment, datetime]]) -> None:
+    rows = [
+        {"shipment_id": s.shipment_id, "sku": sku, "priority": s.priority, "entered_at": at}
+        for s, at in entries
+        for sku in sorted(s.skus)
+    ]
+    if not rows:
+        return
+    statement = insert(waiting_skus)
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[waiting_skus.c.shipment_id, waiting_skus.c.sku],
+            set_={
+                "priority": statement.excluded.priority,
+                "entered_at": statement.excluded.entered_at,
+            },
+            # no dead row versions when a re-evaluated shipment is re-indexed unchanged
+            where=sa.tuple_(waiting_skus.c.priority, waiting_skus.c.entered_at).is_distinct_from(
+                sa.tuple_(statement.excluded.priority, statement.excluded.entered_at)
+            ),
+        ),
+        rows,
+    )
+
+
+def _leave_waiting_room(conn: sa.Connection, shipment_ids: list[str]) -> None:
+    if shipment_ids:
+        conn.execute(
+            sa.delete(waiting_skus).where(
+                waiting_skus.c.shipment_id == sa.any_(text_array(shipment_ids))
+            )
+        )
+
+
+def _prefixed(values: dict[str, Any]) -> dict[str, Any]:
+    return {f"b_{name}": value for name, value in values.items()}
+
+
+def _receivers(decision: ShipmentReleased) -> list[tuple[Draw, str]]:
+    return [(draw, receiver_of(decision, draw)) for draw in decision.draws]
