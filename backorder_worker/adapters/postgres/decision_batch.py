@@ -45,67 +45,71 @@ from backorder_worker.service_layer.ports import ConcurrentRelease, ShipmentStat
 _MAY_WAIT = (ShipmentState.WAITING.value, ShipmentState.UNROUTABLE.value)
 
 
-def write_decisions(conn: sa.Connection, decisions: Sequence[Decision], now: datetime) -> None:
-    released = [d for d in decisions if isinstance(d, ShipmentReleased)]
-    reports = [d for d in decisions if isinstance(d, ShipmentUnroutable)]
+Timed = tuple[Decision, datetime]  # a decision and the ``now`` it was made at
+
+
+def write_decisions(conn: sa.Connection, decisions: Sequence[Timed]) -> None:
+    released = [(d, now) for d, now in decisions if isinstance(d, ShipmentReleased)]
+    reports = [(d, now) for d, now in decisions if isinstance(d, ShipmentUnroutable)]
     if released:
-        _write_released(conn, released, now)
+        _write_released(conn, released)
     if reports:
-        _write_reports(conn, reports, now)
-    history = [history_of_release(d, now) for d in released]
-    history += [history_of_report(d, now) for d in reports]
+        _write_reports(conn, reports)
+    history = [history_of_release(d, now) for d, now in released]
+    history += [history_of_report(d, now) for d, now in reports]
     if history:
         conn.execute(sa.insert(shipment_history), history)
 
 
-def _write_released(conn: sa.Connection, released: list[ShipmentReleased], now: datetime) -> None:
-    waited = [d for d in released if d.backordered_at is not None]
+def _write_released(conn: sa.Connection, released: list[tuple[ShipmentReleased, datetime]]) -> None:
+    waited = [(d, now) for d, now in released if d.backordered_at is not None]
     if waited:
         params = [
-            {"b_id": d.parent.shipment_id, **_prefixed(released_state(d, now))} for d in waited
+            {"b_id": d.parent.shipment_id, **_prefixed(released_state(d, now))} for d, now in waited
         ]
-        columns = released_state(waited[0], now)
         update = (
             sa.update(shipments)
             .where(
                 shipments.c.shipment_id == sa.bindparam("b_id"),
                 shipments.c.state == ShipmentState.WAITING.value,
             )
-            .values({name: sa.bindparam(f"b_{name}") for name in columns})
+            .values({name: sa.bindparam(f"b_{name}") for name in released_state(*waited[0])})
         )
         if conn.execute(update, params).rowcount != len(params):
-            raise ConcurrentRelease(", ".join(d.parent.shipment_id for d in waited))
-    arrived = [d for d in released if d.backordered_at is None]
+            raise ConcurrentRelease(", ".join(d.parent.shipment_id for d, _ in waited))
+    arrived = [(d, now) for d, now in released if d.backordered_at is None]
     if arrived:
-        rows = [{**shipment_values(d.parent), **released_state(d, now)} for d in arrived]
+        rows = [{**shipment_values(d.parent), **released_state(d, now)} for d, now in arrived]
         statement = insert(shipments).on_conflict_do_nothing(
             index_elements=[shipments.c.shipment_id]
         )
         inserted = conn.execute(statement.returning(shipments.c.shipment_id), rows).all()
         if len(inserted) != len(rows):
-            raise ConcurrentRelease(", ".join(d.parent.shipment_id for d in arrived))
-    _leave_waiting_room(conn, [d.parent.shipment_id for d in waited])
+            raise ConcurrentRelease(", ".join(d.parent.shipment_id for d, _ in arrived))
+    _leave_waiting_room(conn, [d.parent.shipment_id for d, _ in waited])
     children = [
         child_row(d, child, now)
-        for d in released
+        for d, now in released
         for child in d.shipments
         if child.shipment_id != d.parent.shipment_id
     ]
     if children:
         conn.execute(sa.insert(shipments), children)
-    split_offs = [d for d in released if d.split_off is not None]
+    split_offs = [split_off_row(d, now) for d, now in released if d.split_off is not None]
     if split_offs:
         statement = insert(shipments).on_conflict_do_nothing(
             index_elements=[shipments.c.shipment_id]
         )
-        conn.execute(statement, [split_off_row(d, now) for d in split_offs])
-    draws = [(draw, receiver) for d in released for draw, receiver in _receivers(d)]
-    apply_draws(conn, draws, now)
+        conn.execute(statement, split_offs)
+    for now in sorted({now for _, now in released}):  # the ledger keeps each draw's time
+        draws = [(draw, to) for d, at in released if at == now for draw, to in _receivers(d)]
+        apply_draws(conn, draws, now)
 
 
-def _write_reports(conn: sa.Connection, reports: list[ShipmentUnroutable], now: datetime) -> None:
-    latest = {d.shipment.shipment_id: d for d in reports}  # one row per shipment per statement
-    rows = [unroutable_values(d, now) for d in latest.values()]
+def _write_reports(conn: sa.Connection, reports: list[tuple[ShipmentUnroutable, datetime]]) -> None:
+    # one row per shipment per statement: the latest report wins
+    latest = {d.shipment.shipment_id: (d, now) for d, now in reports}
+    rows = [unroutable_values(d, now) for d, now in latest.values()]
     statement = insert(shipments)
     upsert = statement.on_conflict_do_update(
         index_elements=[shipments.c.shipment_id],
@@ -117,9 +121,11 @@ def _write_reports(conn: sa.Connection, reports: list[ShipmentUnroutable], now: 
     if len(written) != len(rows):
         missing = set(latest) - {row.shipment_id for row in written}
         raise ConcurrentRelease(", ".join(sorted(missing)))
-    waiting = [d for d in latest.values() if d.state is WaitState.WAITING]
+    waiting = [d for d, _ in latest.values() if d.state is WaitState.WAITING]
     _enter_waiting_room(conn, [(d.shipment, d.candidate.entered_at) for d in waiting])
-    _leave_waiting_room(conn, [s for s, d in latest.items() if d.state is WaitState.UNROUTABLE])
+    _leave_waiting_room(
+        conn, [s for s, (d, _) in latest.items() if d.state is WaitState.UNROUTABLE]
+    )
 
 
 def _enter_waiting_room(conn: sa.Connection, entries: list[tuple[Shipment, datetime]]) -> None:

@@ -20,13 +20,19 @@ from sqlalchemy.dialects.postgresql import insert
 from backorder_worker.adapters.event_codec import DEFAULT_SOURCE, encode_decision
 from backorder_worker.adapters.postgres import catalog, outbox, stock
 from backorder_worker.adapters.postgres import shipments as rooms
-from backorder_worker.adapters.postgres.decision_batch import write_decisions
+from backorder_worker.adapters.postgres.decision_batch import Timed, write_decisions
 from backorder_worker.adapters.postgres.locks import lock_keys, sku_lock_key
 from backorder_worker.adapters.postgres.tables import inbox
 from backorder_worker.adapters.postgres.waiting_room import skus_with_waiting, waiting_page
 from backorder_worker.domain.inventory import StockKey, Supply
 from backorder_worker.domain.model import Candidate, Listing, Location, ReleaseOrder
-from backorder_worker.domain.outcomes import Decision, ShipmentUnroutable, Trigger, WaitState
+from backorder_worker.domain.outcomes import (
+    Decision,
+    ShipmentReleased,
+    ShipmentUnroutable,
+    Trigger,
+    WaitState,
+)
 from backorder_worker.service_layer.ports import (
     Claim,
     DeadLetter,
@@ -47,9 +53,10 @@ class PostgresStore:
         self._preclaimed: set[str] = set()  # claimed by claim_events, not yet asked for
         self._demand: dict[str, bool] = {}  # waiting demand of SKUs this transaction locked
         self._pending_stock: dict[StockKey, int] = defaultdict(int)  # add_free_stock_later
-        self._pending_decisions: list[Decision] = []  # written together at the next flush
+        self._pending_decisions: list[Timed] = []  # written together at the next flush
         self._pending_outbox: list[outbox.Queued] = []
-        self._now: datetime | None = None
+        self._pending_ids: set[str] = set()  # shipment rows the kept decisions write
+        self._pending_draws = False  # a kept decision draws stock
 
     def claim_events(self, claims: Sequence[tuple[str, str, str]]) -> None:
         fresh = {event_id: (event_type, digest) for event_id, event_type, digest in claims}
@@ -89,23 +96,19 @@ class PostgresStore:
         self._locked |= new
 
     def locations(self) -> dict[str, Location]:
-        self.flush()
         return catalog.all_locations(self._conn)
 
     def listings(self, skus: Iterable[str]) -> dict[tuple[str, str | None], Listing]:
-        self.flush()
         return catalog.listings_of(self._conn, skus)
 
     def save_listing(self, listing: Listing) -> None:
-        self.flush()
         catalog.save_listing(self._conn, listing)
 
     def save_location(self, location: Location) -> None:
-        self.flush()
         catalog.save_location(self._conn, location)
 
     def stock_position(self, location_id: str, sku: str) -> StockPosition:
-        self.flush()
+        self._flush_stock()
         return stock.stock_position(self._conn, location_id, sku)
 
     def add_free_stock_later(self, location_id: str, sku: str, units: int) -> None:
@@ -121,48 +124,61 @@ class PostgresStore:
             stock.add_free_stock_many(self._conn, pending)
         if self._pending_decisions:
             kept, self._pending_decisions = self._pending_decisions, []
-            assert self._now is not None
-            write_decisions(self._conn, kept, self._now)
+            self._pending_ids, self._pending_draws = set(), False
+            write_decisions(self._conn, kept)
         if self._pending_outbox:
             queued, self._pending_outbox = self._pending_outbox, []
             self._outbox_ids += outbox.queue(self._conn, queued)
 
+    def _flush_stock(self) -> None:
+        """Before stock is read: the merged additions, and the decisions if any draws."""
+        if self._pending_draws:
+            self.flush()
+        elif self._pending_stock:
+            pending, self._pending_stock = self._pending_stock, defaultdict(int)
+            stock.add_free_stock_many(self._conn, pending)
+
+    def _flush_if_pending(self, shipment_id: str) -> None:
+        """Before one shipment is read: only if a kept decision writes its row."""
+        if shipment_id in self._pending_ids:
+            self.flush()
+
     def add_free_stock(self, location_id: str, sku: str, units: int) -> int:
-        self.flush()
+        self._flush_stock()
         return stock.add_free_stock(self._conn, location_id, sku, units)
 
     def set_free_stock(
         self, location_id: str, sku: str, free: int, level_as_of: datetime | None = None
     ) -> None:
-        self.flush()
+        self._flush_stock()
         stock.set_free_stock(self._conn, location_id, sku, free, level_as_of)
 
     def assigned_since(self, location_id: str, sku: str, since: datetime) -> int:
-        self.flush()
+        self._flush_stock()
         return stock.assigned_since(self._conn, location_id, sku, since)
 
     def current_stock(self, skus: Iterable[str]) -> dict[StockKey, int]:
-        self.flush()
+        self._flush_stock()
         return stock.current_stock(self._conn, skus)
 
     def skus_at(self, location_id: str) -> set[str]:
-        self.flush()
+        self._flush_stock()
         return stock.skus_at(self._conn, location_id)
 
     def supply(self, supply_id: str) -> Supply | None:
-        self.flush()
+        self._flush_stock()
         return stock.supply(self._conn, supply_id)
 
     def save_supply(self, supply: Supply) -> None:
-        self.flush()
+        self._flush_stock()
         stock.save_supply(self._conn, supply)
 
     def supplies(self, skus: Iterable[str]) -> list[Supply]:
-        self.flush()
+        self._flush_stock()
         return stock.supplies_with_free_units(self._conn, skus)
 
     def shipment(self, shipment_id: str) -> ShipmentRecord | None:
-        self.flush()
+        self._flush_if_pending(shipment_id)
         return rooms.get(self._conn, shipment_id)
 
     def waiting_page(
@@ -183,10 +199,9 @@ class PostgresStore:
 
     def record(self, decision: Decision, now: datetime) -> None:
         out = encode_decision(decision, now, self._topics, self._source)  # fails before writes
-        if self._now is not None and now != self._now:
-            self.flush()  # one ``now`` per written group of decisions
-        self._now = now
-        self._pending_decisions.append(decision)
+        self._pending_decisions.append((decision, now))
+        self._pending_ids.update(_rows_written(decision))
+        self._pending_draws = self._pending_draws or isinstance(decision, ShipmentReleased)
         if isinstance(decision, ShipmentUnroutable) and decision.state is WaitState.WAITING:
             self._demand.update(dict.fromkeys(decision.shipment.skus, True))
         self._queue(out.topic, out.key, out.value, out.headers, out.event_id)
@@ -225,6 +240,15 @@ class PostgresStore:
         event_id: str | None,
     ) -> None:
         self._pending_outbox.append(outbox.Queued(topic, key, value, headers, event_id))
+
+
+def _rows_written(decision: Decision) -> set[str]:
+    if isinstance(decision, ShipmentUnroutable):
+        return {decision.shipment.shipment_id}
+    written = {decision.parent.shipment_id, *(s.shipment_id for s in decision.shipments)}
+    if decision.split_off is not None:
+        written.add(decision.split_off.shipment.shipment_id)
+    return written
 
 
 class PostgresUnitOfWork:
