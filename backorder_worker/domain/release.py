@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from backorder_worker.domain import ids
-from backorder_worker.domain.fences import Eligibility, Fence, Reason, StaticFences
+from backorder_worker.domain.fences import Eligibility, StaticFences
 from backorder_worker.domain.future_supply import is_usable_supply
 from backorder_worker.domain.inventory import StockKey, StockPool, Supply
 from backorder_worker.domain.model import (
@@ -49,6 +49,7 @@ from backorder_worker.domain.outcomes import (
 )
 from backorder_worker.domain.routing import Assignment, Plan, plan_shipment
 from backorder_worker.domain.shaping import lines_of, shape_release
+from backorder_worker.domain.stock_check import complete_stock_reasons, missing_skus, short_skus
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +112,7 @@ class ReleaseRound:
 
         eligibility = self.fences.evaluate(shipment)
         split = self.policy.allows_split(shipment)
-        short = self._short_skus(shipment, eligibility)
+        short = short_skus(shipment, eligibility, self.pool)
         if short and self._only_completeness_matters(candidate):
             plan = Plan((), {ln.line_id: ln.quantity for ln in shipment.lines if ln.sku in short})
         else:
@@ -134,24 +135,6 @@ class ReleaseRound:
             candidate.origin is Origin.WAITING
             and self.policy.allow_skip
             and self.policy.partial_release is PartialRelease.NONE
-        )
-
-    def _short_skus(self, shipment: Shipment, eligibility: Eligibility) -> set[str]:
-        """SKUs of which the eligible locations hold fewer units than the shipment needs."""
-        need: dict[str, int] = {}
-        for line in shipment.lines:
-            need[line.sku] = need.get(line.sku, 0) + line.quantity
-        return {
-            sku
-            for sku, units in need.items()
-            if self.pool.total(sku) < units or self._available(sku, eligibility) < units
-        }
-
-    def _available(self, sku: str, eligibility: Eligibility) -> int:
-        return sum(
-            self.pool.current(loc, sku) + self.pool.future(loc, sku)
-            for loc in self.pool.locations_with(sku)
-            if eligibility.is_eligible(loc, sku)
         )
 
     def _releasable_part(self, candidate: Candidate, plan: Plan, split: bool) -> list[Assignment]:
@@ -252,7 +235,10 @@ class ReleaseRound:
             event_id=ids.unroutable_event_id(shipment.shipment_id, self.trigger.event_id),
             candidate=candidate,
             state=state,
-            reasons=eligibility.reasons + self._stock_reasons(shipment, eligibility, plan),
+            reasons=eligibility.reasons
+            + complete_stock_reasons(
+                shipment, eligibility, plan.missing, self.pool, self.catalog, self.policy
+            ),
             expected_release_by=due if state is WaitState.WAITING else None,
             overdue=state is WaitState.WAITING and self.now > due,
             trigger=self.trigger,
@@ -263,35 +249,8 @@ class ReleaseRound:
             return False
         return all(
             not eligibility.is_blocked(sku) and self.catalog.is_backorderable(sku)
-            for sku in _missing_skus(shipment, plan.missing)
+            for sku in missing_skus(shipment, plan.missing)
         )
-
-    def _stock_reasons(
-        self, shipment: Shipment, eligibility: Eligibility, plan: Plan
-    ) -> tuple[Reason, ...]:
-        mode = self.policy.complete_stock_mode
-        reasons = []
-        for sku in sorted(_missing_skus(shipment, plan.missing)):
-            requested = sum(line.quantity for line in shipment.lines if line.sku == sku)
-            assignable = min(requested, self._available(sku, eligibility))
-            detail = f"{requested} requested, {assignable} assignable at eligible locations"
-            if eligibility.is_blocked(sku):
-                detail += "; no location passes the static fences"
-            elif assignable >= requested:
-                detail += "; not at one location together with the rest of the shipment"
-            if not self.catalog.is_backorderable(sku):
-                detail += "; not backorderable"
-            reasons.append(
-                Reason(
-                    Fence.COMPLETE_STOCK,
-                    mode,
-                    detail,
-                    sku=sku,
-                    requested=requested,
-                    assignable=assignable,
-                )
-            )
-        return tuple(reasons)
 
     def _hold(self, plan: Plan) -> None:
         """With skip off, an earlier shipment keeps the current stock it could use (R7)."""
@@ -315,10 +274,6 @@ class ReleaseRound:
 
     def _may_help(self, shipment: Shipment) -> bool:
         return self.floors is None or not shipment.skus.isdisjoint(self._raised_skus())
-
-
-def _missing_skus(shipment: Shipment, missing: Mapping[str, int]) -> set[str]:
-    return {line.sku for line in shipment.lines if missing.get(line.line_id, 0) > 0}
 
 
 def decide_round(
