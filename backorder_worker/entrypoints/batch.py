@@ -61,6 +61,7 @@ class BatchResult:
     duplicates: int = 0
     invalid: int = 0
     outbox_ids: list[int] = field(default_factory=list)
+    event_seconds: list[float] = field(default_factory=list)
     outcomes: list[tuple[SourceRecord, str, Outcome | InvalidMessage]] = field(default_factory=list)
 
 
@@ -160,7 +161,7 @@ class BatchProcessor:
                 result.invalid += 1
                 result.outcomes.append((record, "unknown", item.error))
                 return
-            outcome = poisoned or self._apply(store, index, envelope)
+            outcome = poisoned or self._apply(store, index, envelope, result)
             result.outcomes.append((record, envelope.event_type, outcome))
             if isinstance(outcome, Duplicate):
                 result.duplicates += 1
@@ -176,7 +177,8 @@ class BatchProcessor:
                 if outcome.note:
                     log.info(outcome.note)
 
-    def _apply(self, store: Store, index: int, envelope: Envelope) -> Outcome:
+    def _apply(self, store: Store, index: int, envelope: Envelope, result: BatchResult) -> Outcome:
+        started = time.perf_counter()
         try:
             return handle(envelope, store, self.policy, self.clock())
         except Exception as error:
@@ -185,11 +187,16 @@ class BatchProcessor:
             log.exception("event failed; the batch runs again with it dead-lettered")
             rejected = Rejected("processing-error", f"{type(error).__name__}: {error}"[:1000])
             raise _EventFailed(index, rejected) from error
+        finally:
+            result.event_seconds.append(time.perf_counter() - started)
 
     def _observe(self, result: BatchResult, seconds: float, size: int) -> None:
         metrics = self.metrics
         metrics.batch_size.observe(size)
         metrics.processing_seconds.labels(scope="batch").observe(seconds)
+        event_histogram = metrics.processing_seconds.labels(scope="event")
+        for event_seconds in result.event_seconds:
+            event_histogram.observe(event_seconds)
         for record, event_type, outcome in result.outcomes:
             label = _outcome_label(outcome)
             metrics.events_total.labels(topic=record.topic, type=event_type, outcome=label).inc()

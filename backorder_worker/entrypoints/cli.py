@@ -171,7 +171,7 @@ def _verbose() -> bool:
 def _register_operations() -> None:
     """The operations commands live in their own modules; importing them is cheap."""
     from backorder_worker.entrypoints.reevaluate_cmd import reevaluate_command
-    from backorder_worker.entrypoints.replay import replay_command
+    from backorder_worker.entrypoints.replay_cmd import replay_command
     from backorder_worker.entrypoints.waiting_cmd import waiting_command
 
     main.add_command(replay_command, "replay")

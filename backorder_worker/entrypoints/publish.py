@@ -47,6 +47,8 @@ def parse_line(text: str) -> dict[str, Any]:
     parts = text.split(":")
     if len(parts) not in (3, 4):
         raise ValueError(f"a line is LINE_ID:SKU:QUANTITY[:BUNDLE], not {text!r}")
+    if not parts[2].isdigit():
+        raise ValueError(f"line {text!r}: QUANTITY must be a whole number, not {parts[2]!r}")
     line: dict[str, Any] = {"line_id": parts[0], "sku": parts[1], "quantity": int(parts[2])}
     if len(parts) == 4:
         line["bundle_id"] = parts[3]

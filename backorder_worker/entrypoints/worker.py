@@ -116,3 +116,5 @@ class Worker:
             log.debug("lag unavailable", exc_info=True)
             return
         self.metrics.set_consumer_lag({(p.topic, p.partition): lag for p, lag in lags.items()})
+        # lag covers fetched partitions only; the assignment is known before the first fetch
+        self.metrics.partitions_assigned.set(len(self.source.assignment()))

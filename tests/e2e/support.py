@@ -10,8 +10,10 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,9 +96,11 @@ class World:
         }
         return cls(settings, env, sa.create_engine(database), logs)
 
-    def start_worker(self, **env: str) -> WorkerProcess:
+    def start_worker(self, args: Sequence[str] = (), **env: str) -> WorkerProcess:
+        """A worker process; `args` are extra options of `run` (e.g. `--http-port N`), `env`
+        extra variables (e.g. `BACKORDER_KAFKA__MAX_POLL_RECORDS="10"`)."""
         worker = WorkerProcess.start(
-            {**self.env, **env}, self.logs / f"worker-{len(self.workers)}.log"
+            {**self.env, **env}, self.logs / f"worker-{len(self.workers)}.log", args
         )
         self.workers.append(worker)
         return worker
@@ -171,10 +175,11 @@ class WorkerProcess:
     log: Path
 
     @classmethod
-    def start(cls, env: dict[str, str], log: Path) -> WorkerProcess:
+    def start(cls, env: dict[str, str], log: Path, args: Sequence[str] = ()) -> WorkerProcess:
         handle = log.open("ab")
         process = subprocess.Popen(
-            [sys.executable, "-m", "backorder_worker", "run", "--http-port", "0"],
+            # click keeps the last value of an option given twice: `args` may override these.
+            [sys.executable, "-m", "backorder_worker", "run", "--http-port", "0", *args],
             env=env,
             stdout=handle,
             stderr=subprocess.STDOUT,
@@ -190,6 +195,70 @@ class WorkerProcess:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout_s)
 
+    def send(self, sig: int) -> None:
+        """Sends `sig` and returns at once (SIGSTOP, SIGCONT, a SIGTERM to watch)."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+
+    def is_alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log_records(self) -> list[dict[str, Any]]:
+        """The JSON lines of the worker's log so far (anything else, e.g. a traceback, is
+        skipped)."""
+        return log_records(self.log)
+
+    def http_port(self, timeout_s: float = 30.0) -> int:
+        """The port of /metrics, /healthz and /readyz, from the `worker started` log line."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for record in self.log_records():
+                if record.get("msg") == "worker started":
+                    return int(record["http_port"])
+            if not self.is_alive():
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"no `worker started` line in {self.log}")
+
+    def http_get(self, path: str) -> tuple[int, str]:
+        """Status and body of a GET on the worker's HTTP port; (0, reason) if it is down."""
+        url = f"http://127.0.0.1:{self.http_port()}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return int(response.status), response.read().decode()
+        except urllib.error.HTTPError as error:
+            return int(error.code), error.read().decode()
+        except OSError as error:
+            return 0, repr(error)
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of the samples of `name` from /metrics whose labels include `labels`."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        status, body = self.http_get("/metrics")
+        assert status == 200, body
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(body)
+            for sample in family.samples
+            if sample.name == name and labels.items() <= sample.labels.items()
+        )
+
+    def is_ready(self) -> bool:
+        return self.is_alive() and self.http_get("/readyz")[0] == 200
+
 
 def new_tag() -> str:
     return uuid.uuid4().hex[:10]
+
+
+def log_records(path: Path) -> list[dict[str, Any]]:
+    """The JSON log lines of a file written by the worker; other lines are skipped."""
+    records = []
+    for line in path.read_text(errors="replace").splitlines():
+        if line.startswith("{"):
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue
+    return records

@@ -1,0 +1,109 @@
+"""Test-only fault injection: crash or stall the worker at a named point of a batch.
+
+The reliability suite (tests/reliability) kills the worker between the steps whose order
+the delivery guarantees rest on (worker.py): before the Postgres commit, after it and
+before publishing the outbox, after publishing and before committing the offsets. A
+`kill -9` from outside cannot aim at those gaps; a call of `maybe_crash(point)` at each of
+them can.
+
+`BACKORDER_FAULT_INJECT` holds comma-separated rules `POINT:N[:ACTION]`: at the `N`-th call
+of `maybe_crash(POINT)` in this process (1-based), do `ACTION`:
+
+- `crash` (the default): log one line, then `os._exit(137)`, the status of a `kill -9`.
+  Nothing else runs: no `finally`, no offset commit, no outbox publish, no group leave.
+- `sleep=SECONDS`: stall the calling thread once, e.g. for a batch slower than the poll
+  interval.
+
+Example: `BACKORDER_FAULT_INJECT="after-db-commit:3"`. Unset (production), `maybe_crash` is
+one dictionary lookup. The variable is read at the first call, not at import.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Final
+
+log = logging.getLogger(__name__)
+
+ENV_VAR: Final = "BACKORDER_FAULT_INJECT"
+BEFORE_DB_COMMIT: Final = "before-db-commit"
+AFTER_DB_COMMIT: Final = "after-db-commit"
+AFTER_PUBLISH: Final = "after-publish"
+POINTS: Final = (BEFORE_DB_COMMIT, AFTER_DB_COMMIT, AFTER_PUBLISH)
+CRASH_STATUS: Final = 137
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    point: str
+    at_call: int
+    sleep_s: float | None = None  # None: crash
+
+
+def parse(spec: str) -> dict[str, list[Rule]]:
+    """The rules of a `BACKORDER_FAULT_INJECT` value, by point; `ValueError` on a typo, so
+    that a misspelt fault cannot silently never fire."""
+    rules: dict[str, list[Rule]] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        point, _, rest = part.partition(":")
+        count, _, action = rest.partition(":")
+        if point not in POINTS:
+            raise ValueError(f"{ENV_VAR}: unknown point {point!r}; known: {', '.join(POINTS)}")
+        if not count.isdigit() or int(count) < 1:
+            raise ValueError(f"{ENV_VAR}: {part!r} needs a call number >= 1 after the point")
+        sleep_s = None
+        if action.startswith("sleep="):
+            sleep_s = float(action.removeprefix("sleep="))
+        elif action not in ("", "crash"):
+            raise ValueError(f"{ENV_VAR}: unknown action {action!r}; use crash or sleep=S")
+        rules.setdefault(point, []).append(Rule(point, int(count), sleep_s))
+    return rules
+
+
+class _Injector:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: dict[str, list[Rule]] | None = None
+        self._calls: dict[str, int] = {}
+
+    def reset(self, spec: str | None = None) -> None:
+        with self._lock:
+            self._rules = None if spec is None else parse(spec)
+            self._calls = {}
+
+    def due(self, point: str) -> Rule | None:
+        with self._lock:
+            if self._rules is None:
+                self._rules = parse(os.environ.get(ENV_VAR, ""))
+            rules = self._rules.get(point)
+            if not rules:
+                return None
+            calls = self._calls[point] = self._calls.get(point, 0) + 1
+            return next((rule for rule in rules if rule.at_call == calls), None)
+
+
+_injector = _Injector()
+
+
+def maybe_crash(point: str) -> None:
+    """Crash (or stall) here if `BACKORDER_FAULT_INJECT` asks for it at this call."""
+    rule = _injector.due(point)
+    if rule is None:
+        return
+    if rule.sleep_s is not None:
+        log.warning("fault injected: sleep %.1f s at %s #%d", rule.sleep_s, point, rule.at_call)
+        time.sleep(rule.sleep_s)
+        return
+    log.warning("fault injected: crash at %s #%d", point, rule.at_call)
+    logging.shutdown()  # flush the log line above; nothing else may run
+    os._exit(CRASH_STATUS)
+
+
+def reset(spec: str | None = None) -> None:
+    """Forget the calls counted so far; read `spec` (or, when None, the environment again
+    at the next call). For tests of this module."""
+    _injector.reset(spec)
