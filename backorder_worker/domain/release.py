@@ -13,7 +13,8 @@ shipment sees what an earlier one took. For each it plans a route, and decides:
 
 ``floors`` makes a round cheap: they are the pool's levels before the event. A waiting
 shipment could not be completed before the event (I3 held), so once no SKU it needs is
-above its floor, it cannot be completed now either, and it is skipped without output.
+above its floor, it cannot be completed now either, and it is skipped without output; so
+is one that is short of a SKU the event did not raise.
 With ``allow_skip`` off every shipment takes part, since each one re-takes its hold.
 """
 
@@ -108,11 +109,12 @@ class ReleaseRound:
             return []  # e.g. a split-off that a later page of the same round brings back
         if candidate.origin is Origin.WAITING and not self._may_help(shipment):
             return []
-        self._decided.add(shipment.shipment_id)
-
         eligibility = self.fences.evaluate(shipment)
         split = self.policy.allows_split(shipment)
         short = short_skus(shipment, eligibility, self.pool)
+        if short and self._is_blocked_elsewhere(candidate, short, split):
+            return []
+        self._decided.add(shipment.shipment_id)
         if short and self._only_completeness_matters(candidate):
             plan = Plan((), {ln.line_id: ln.quantity for ln in shipment.lines if ln.sku in short})
         else:
@@ -128,6 +130,17 @@ class ReleaseRound:
         if not self.policy.allow_skip:
             self._hold(plan)
         return [self._unroutable(candidate, eligibility, plan, WaitState.WAITING)]
+
+    def _is_blocked_elsewhere(self, candidate: Candidate, short: set[str], split: bool) -> bool:
+        """A waiting shipment short of a SKU this event did not raise cannot be completed
+        by it (nor partly released, without partial release): it is not evaluated, and its
+        last report still holds. A stock event for a popular SKU so touches the shipments
+        it can help, not every shipment that also waits for something else."""
+        if self.floors is None or candidate.origin is not Origin.WAITING:
+            return False
+        if split and self.policy.partial_release is not PartialRelease.NONE:
+            return False
+        return not short <= self._raised_skus()
 
     def _only_completeness_matters(self, candidate: Candidate) -> bool:
         """No partial release and no hold: a plan that cannot complete is not needed."""

@@ -25,6 +25,7 @@ from backorder_worker.domain.release import Floors, ReleaseRound, release_order_
 from backorder_worker.service_layer.ports import OrderKey, Store
 
 PAGE_SIZE = 500
+FIRST_PAGE = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,16 +85,18 @@ def run_round(
 
     after: OrderKey | None = None
     wants_waiting = scope.skus is None or bool(scope.skus)
+    size = min(FIRST_PAGE, page_size)  # most rounds end within a few shipments
     while wants_waiting and not round_.is_exhausted:
-        page = store.waiting_page(scope.skus, policy.release_order, after, page_size)
+        page = store.waiting_page(scope.skus, policy.release_order, after, size)
         for candidate in page:
             while arriving and key(arriving[0]) < key(candidate):
                 decide(arriving.pop(0))
             decide(candidate)
             if round_.is_exhausted and not arriving:
                 break
-        if len(page) < page_size:
+        if len(page) < size:
             break
+        size = min(size * 4, page_size)
         last = page[-1]
         after = OrderKey(last.shipment.priority, last.entered_at, last.shipment.shipment_id)
     for candidate in arriving:

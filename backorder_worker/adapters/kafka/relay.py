@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 _PROGRAMMING_ERRORS = (TypeError, AttributeError, NameError, LookupError, AssertionError)
 
 
+CHUNK = 1000
+
+
 class RowPublisher(Protocol):
     def publish(self, rows: Sequence[OutboxRow], timeout_s: float) -> list[int]:
         """Sends the rows; returns the ids the broker acknowledged. Never raises for a row."""
@@ -58,7 +61,12 @@ class OutboxRelay:
         if not ids:
             return 0
         try:
-            return self._deliver(self._outbox.rows(ids))
+            # In chunks: a large round's rows are marked as they go, before the sweeper
+            # would take the same rows for leftovers and publish them a second time.
+            return sum(
+                self._deliver(self._outbox.rows(ids[start : start + CHUNK]))
+                for start in range(0, len(ids), CHUNK)
+            )
         except _PROGRAMMING_ERRORS:
             raise
         except Exception:
