@@ -2,7 +2,8 @@
 
 Without an id it lists the waiting room, oldest first, filtered by SKU, location, age or
 overdue; with one it shows that shipment in whatever state it is — every reason stored at
-its last evaluation and its whole history — and exits 1 if the worker does not know it.
+its last evaluation, its whole history, and for a waiting one a live check against the
+stock there is now — and exits 1 if the worker does not know it.
 It only reads Postgres (``adapters.postgres.inspect``); ``--json`` prints for scripts.
 """
 
@@ -22,8 +23,11 @@ from backorder_worker.adapters.postgres.inspect import (
     shipment_view,
     waiting_shipments,
 )
+from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.entrypoints import waiting_view as view
-from backorder_worker.settings import load_settings
+from backorder_worker.entrypoints.translate import release_policy
+from backorder_worker.service_layer.explain import explain
+from backorder_worker.settings import Settings, load_settings
 
 _UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 _DURATION = re.compile(r"(\d+)([wdhms])")
@@ -75,7 +79,7 @@ def waiting_command(
     now = datetime.now(UTC)
     try:
         if shipment_id is not None:
-            _show(engine, shipment_id, now, as_json)
+            _show(engine, settings, shipment_id, now, as_json)
         else:
             where = WaitingFilter(sku, location, older_than, overdue, limit)
             _list(engine, where, now, as_json)
@@ -96,9 +100,17 @@ def _list(engine: sa.Engine, where: WaitingFilter, now: datetime, as_json: bool)
     click.echo(view.to_json({"total": total, "filters": filters, "shipments": listed}))
 
 
-def _show(engine: sa.Engine, shipment_id: str, now: datetime, as_json: bool) -> None:
+def _show(
+    engine: sa.Engine, settings: Settings, shipment_id: str, now: datetime, as_json: bool
+) -> None:
     found = shipment_view(engine, shipment_id, now)
     if found is None:
         click.echo(f"shipment {shipment_id} is unknown to the worker", err=True)
         sys.exit(1)
-    click.echo(view.to_json(view.view_json(found)) if as_json else view.shipment_text(found, now))
+    with PostgresUnitOfWork(engine, settings.topics)() as store:  # reads only
+        live = explain(store, release_policy(settings), now, shipment_id)
+    if as_json:
+        click.echo(view.to_json({**view.view_json(found), "live_check": view.live_json(live)}))
+        return
+    text = view.shipment_text(found, now)
+    click.echo(f"{text}\n\n{view.live_text(live)}" if live else text)

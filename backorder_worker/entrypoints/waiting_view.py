@@ -17,6 +17,7 @@ from backorder_worker.adapters.postgres.inspect import (
     StoredReason,
 )
 from backorder_worker.domain.model import Shipment
+from backorder_worker.domain.outcomes import Decision, ShipmentReleased
 
 
 def age(since: datetime | None, now: datetime) -> str:
@@ -108,6 +109,45 @@ def shipment_text(v: ShipmentView, now: datetime) -> str:
     out += ["", f"History ({len(v.history)})"]
     out.append(_indent(_history(v.history)) if v.history else "  none")
     return "\n".join(out)
+
+
+def live_text(decisions: Sequence[Decision]) -> str:
+    """The live check (``service_layer.explain``) in a few lines."""
+    if not decisions:
+        return ""
+    first = decisions[0]
+    head = "Live check now (as if first in line; shipments ahead may take the stock first)"
+    if isinstance(first, ShipmentReleased):
+        where = ", ".join(f"{c.status.value} at {c.location_id}" for c in first.shipments)
+        return f"{head}\n  would be released ({first.release.value}): {where}"
+    lines = [f"{head}\n  still {first.state.value}:"]
+    lines += [
+        f"    {r.fence.value} {r.sku or r.location_id or ''}: {r.detail}".rstrip()
+        for r in first.reasons
+    ]
+    return "\n".join(lines)
+
+
+def live_json(decisions: Sequence[Decision]) -> dict[str, Any] | None:
+    if not decisions:
+        return None
+    first = decisions[0]
+    if isinstance(first, ShipmentReleased):
+        return {"would_release": first.release.value}
+    return {
+        "state": first.state.value,
+        "reasons": [
+            {
+                "fence": r.fence.value,
+                "sku": r.sku,
+                "location_id": r.location_id,
+                "requested": r.requested,
+                "assignable": r.assignable,
+                "detail": r.detail,
+            }
+            for r in first.reasons
+        ],
+    }
 
 
 def to_json(value: object) -> str:

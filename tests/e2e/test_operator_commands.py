@@ -67,6 +67,7 @@ def test_waiting_lists_the_room_and_explains_one_shipment(waiting_room: World) -
     assert one.returncode == 0, one.stderr
     assert "Shipment S-1 (order O-S-1): WAITING" in one.stdout
     assert "complete-stock" in one.stdout and "shipment.created" in one.stdout
+    assert "Live check now" in one.stdout and "still WAITING" in one.stdout
     listed = json.loads(as_json.stdout)
     assert [s["shipment_id"] for s in listed["shipments"]] == ["S-2"]
     assert listed["shipments"][0]["reasons"][0]["sku"] == "KTP2"

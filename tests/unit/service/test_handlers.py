@@ -168,3 +168,21 @@ def test_with_skip_off_a_new_shipment_cannot_take_stock_an_earlier_one_holds() -
 
     assert not released(world)
     assert world.uow.state.shipments["S-2"].state is ShipmentState.WAITING
+
+
+def test_the_live_check_says_what_evaluating_a_waiting_shipment_now_would_decide() -> None:
+    from backorder_worker.service_layer.explain import explain
+
+    world = World()
+    world.seed_catalog()
+    world.apply(order("S-1", ("KTP", 5), ("KTP2", 5)))
+    world.apply(c.StowStock("A", "KTP", 5))  # cannot help yet: KTP2 is short too
+    with world.uow() as store:
+        [still] = explain(store, world.policy, world.clock, "S-1")
+    assert isinstance(still, ShipmentUnroutable)
+    assert [(r.sku, r.assignable) for r in still.reasons] == [("KTP2", 0)]
+
+    world.apply(c.StowStock("B", "KTP3", 1))  # unrelated stock changes nothing
+    with world.uow() as store:
+        assert explain(store, world.policy, world.clock, "nope") == []
+        assert world.uow.state.shipments["S-1"].state is ShipmentState.WAITING
