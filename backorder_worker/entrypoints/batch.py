@@ -43,6 +43,7 @@ from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.adapters.postgres.errors import is_transient
 from backorder_worker.domain.model import ReleasePolicy
 from backorder_worker.domain.outcomes import ShipmentReleased, ShipmentUnroutable
+from backorder_worker.entrypoints import faults
 from backorder_worker.entrypoints.translate import to_envelope
 from backorder_worker.observability.logging import log_context
 from backorder_worker.observability.metrics import Metrics
@@ -134,6 +135,7 @@ class BatchProcessor:
             result.outbox_ids = store.outbox_ids()
             if dry_run:
                 raise _DryRun(result)
+            faults.maybe_crash(faults.BEFORE_DB_COMMIT)
         return result
 
     def _one(

@@ -28,6 +28,7 @@ from types import FrameType
 from backorder_worker.adapters.kafka.consumer import KafkaSource
 from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.adapters.kafka.relay import OutboxRelay
+from backorder_worker.entrypoints import faults
 from backorder_worker.entrypoints.batch import BatchProcessor
 from backorder_worker.observability.metrics import Metrics
 
@@ -94,7 +95,9 @@ class Worker:
     def _process(self, records: list[SourceRecord]) -> None:
         self.begin_batch()
         result = self.processor.process(records)  # steps 2-3
+        faults.maybe_crash(faults.AFTER_DB_COMMIT)
         self.relay.publish(result.outbox_ids)  # step 4
+        faults.maybe_crash(faults.AFTER_PUBLISH)
         self.source.commit(records)  # step 5
         self.batches += 1
         log.info(
