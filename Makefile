@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install run test lint unit integration e2e schemas bench-core clean
+.PHONY: install install-bench run test lint unit integration e2e reliability schemas bench bench-quick bench-core clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,23 @@ e2e: install
 
 schemas: install
 	$(BIN)/python -m backorder_worker.wire.schemas schemas
+
+reliability: install
+	$(BIN)/pytest tests/reliability
+
+$(BIN)/.installed-bench: $(BIN)/.installed
+	$(BIN)/pip install -q -e '.[bench]'
+	touch $@
+
+install-bench: $(BIN)/.installed-bench
+
+## The benchmark (not a test): 1,000,000 waiting shipments, tens of minutes.
+bench: install-bench
+	$(BIN)/python -m bench.run
+
+## The same in under three minutes: 100,000 waiting.
+bench-quick: install-bench
+	$(BIN)/python -m bench.run --quick
 
 bench-core: install
 	$(BIN)/python bench/bench_core.py

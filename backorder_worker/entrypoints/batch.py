@@ -246,10 +246,19 @@ def _outcome_label(outcome: Outcome | InvalidMessage) -> str:
     return "applied"
 
 
+# A dead letter must fit in a Kafka record; an oversized message keeps its head, and its
+# source position says where the whole of it still is.
+DEAD_LETTER_VALUE_LIMIT = 64 * 1024
+
+
 def _letter(record: SourceRecord, error_type: str, message: str) -> DeadLetter:
+    value = record.value
+    if value is not None and len(value) > DEAD_LETTER_VALUE_LIMIT:
+        value = value[:DEAD_LETTER_VALUE_LIMIT]
+        message = f"{message} (value cut to its first {DEAD_LETTER_VALUE_LIMIT} bytes)"
     return DeadLetter(
         key=record.key,
-        value=record.value,
+        value=value,
         error_type=error_type,
         error_message=message,
         source_topic=record.topic,

@@ -99,6 +99,9 @@ def configure_logging(level: str = "INFO", json: bool = True, stream: TextIO | N
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric)
+    # kafka-python's wire loggers write every request at DEBUG, SASL/PLAIN passwords
+    # included: they never go below INFO, whatever the worker's level.
+    logging.getLogger("kafka").setLevel(max(numeric, logging.INFO))
 
 
 def _extra_fields(record: logging.LogRecord) -> dict[str, object]:

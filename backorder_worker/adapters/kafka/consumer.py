@@ -33,7 +33,12 @@ from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
-from kafka.errors import CommitFailedError, KafkaTimeoutError, RebalanceInProgressError
+from kafka.errors import (
+    CommitFailedError,
+    KafkaError,
+    KafkaTimeoutError,
+    RebalanceInProgressError,
+)
 
 from backorder_worker.adapters.kafka.records import (
     PartitionId,
@@ -51,7 +56,9 @@ or session expired, fenced): commits for those partitions can no longer succeed.
 it raises is re-raised by kafka-python from `poll()`/`close()` as a `KafkaError`, after the
 rebalance completed."""
 
-_COMMIT_REFUSED = (CommitFailedError, RebalanceInProgressError, KafkaTimeoutError)
+# Any Kafka error refuses a commit (the broker down included): the records are redelivered
+# and the inbox makes that harmless, so a failed commit never stops the worker.
+_COMMIT_REFUSED = (CommitFailedError, RebalanceInProgressError, KafkaTimeoutError, KafkaError)
 
 
 def consumer_config(

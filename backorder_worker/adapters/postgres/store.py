@@ -59,7 +59,9 @@ class PostgresStore:
         self._pending_draws = False  # a kept decision draws stock
 
     def claim_events(self, claims: Sequence[tuple[str, str, str]]) -> None:
-        fresh = {event_id: (event_type, digest) for event_id, event_type, digest in claims}
+        fresh: dict[str, tuple[str, str]] = {}
+        for event_id, event_type, digest in claims:  # the first of a repeated id is claimed
+            fresh.setdefault(event_id, (event_type, digest))
         if not fresh:
             return
         rows = [{"event_id": i, "event_type": t, "digest": d} for i, (t, d) in fresh.items()]

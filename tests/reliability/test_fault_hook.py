@@ -1,0 +1,67 @@
+"""The test-only fault hook (`backorder_worker.entrypoints.faults`): silent unless asked,
+exact about when it fires, loud about a misspelt rule."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from backorder_worker.entrypoints import faults
+
+
+@pytest.fixture(autouse=True)
+def fresh_hook() -> Iterator[None]:
+    faults.reset("")
+    yield
+    faults.reset()
+
+
+def test_without_a_rule_every_point_is_a_no_op() -> None:
+    for point in faults.POINTS:
+        for _ in range(5):
+            faults.maybe_crash(point)
+
+
+def test_a_sleep_rule_stalls_only_the_call_it_names() -> None:
+    faults.reset(f"{faults.AFTER_PUBLISH}:2:sleep=0.3")
+    durations = []
+    for _ in range(3):
+        started = time.monotonic()
+        faults.maybe_crash(faults.AFTER_PUBLISH)
+        faults.maybe_crash(faults.BEFORE_DB_COMMIT)
+        durations.append(time.monotonic() - started)
+
+    assert durations[1] >= 0.3
+    assert durations[0] < 0.1 and durations[2] < 0.1
+
+
+def test_a_crash_rule_ends_the_process_at_that_call_like_kill_9() -> None:
+    script = (
+        "from backorder_worker.entrypoints.faults import maybe_crash\n"
+        "for n in (1, 2, 3):\n"
+        "    maybe_crash('after-db-commit')\n"
+        "    print('survived', n, flush=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={"BACKORDER_FAULT_INJECT": "after-db-commit:2", "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert done.returncode == faults.CRASH_STATUS
+    assert done.stdout.split("\n")[:-1] == ["survived 1"]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["after-dbcommit:1", "after-publish", "after-publish:0", "after-publish:1:explode"],
+)
+def test_a_misspelt_rule_is_an_error_not_a_silent_no_op(spec: str) -> None:
+    with pytest.raises(ValueError, match="BACKORDER_FAULT_INJECT"):
+        faults.parse(spec)
