@@ -95,9 +95,11 @@ class Running:
     worker: Worker
     publisher: KafkaPublisher
     sweeper: OutboxSweeper
+    sweeper_lease: Lease
 
     def close(self) -> None:
         self.sweeper.stop()
+        self.sweeper_lease.release()  # the next replica sweeps at once, not after the TTL
         self.publisher.close()
 
 
@@ -128,4 +130,4 @@ def build_worker(
         begin_batch=services.cache.begin_batch,
         exit_when_idle_s=exit_when_idle_s,
     )
-    return Running(worker, publisher, sweeper)
+    return Running(worker, publisher, sweeper, sweeper_lease)
