@@ -7,7 +7,8 @@
 In order, in one run and on one database: the waiting room (``generate``); the commit
 ceiling; the naive baseline (``naive``); one worker on the sustained mix, then the paced
 latency probe at half the rate that worker sustained, then the 10,000-shipment burst
-(its RSS sampled throughout); then the sustained mix again with 2 and with 4 workers. It
+(its RSS sampled throughout); then the sustained mix again with 2 and with 4 workers; the
+commit ceiling again (the better of the two counts, the machine being shared). It
 ends with one ``bench:`` line and writes ``bench/results/bench-<size>-<time>.json`` and
 ``.png``. ``--profile`` also records the first worker with py-spy during its sustained phase.
 """
@@ -48,8 +49,8 @@ def parse() -> argparse.Namespace:
     args = parser.parse_args()
     args.waiting = args.waiting or (100_000 if args.quick else 1_000_000)
     args.events = args.events or (4_000 if args.quick else 40_000)
-    args.latency_seconds = args.latency_seconds or (10.0 if args.quick else 30.0)
-    args.phase_seconds = args.phase_seconds or (8.0 if args.quick else 60.0)
+    args.latency_seconds = args.latency_seconds or (8.0 if args.quick else 30.0)
+    args.phase_seconds = args.phase_seconds or (6.0 if args.quick else 60.0)
     args.phase_timeout = 120.0 if args.quick else 900.0  # a phase that fails, fails by then
     return args
 

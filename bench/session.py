@@ -110,15 +110,16 @@ def run(args: argparse.Namespace, spec: RoomSpec, results: dict[str, Any]) -> No
         results["logs"] = str(stack.logs)
         results["generate"] = load_room(stack.database_url, spec, log)
         url = stack.database_url
-        results["commit_ceiling"] = measured(
-            results, "commit ceiling", lambda: commit_ceiling(url, args.commit_seconds)
-        )
+        ceiling = [
+            measured(results, "commit ceiling", lambda: commit_ceiling(url, args.commit_seconds))
+        ]
         sample = stock_sample(spec, args.naive_events, args.seed + 99)
         results["naive"] = measured(results, "naive", lambda: measure_naive(url, sample, log))
         measured(results, "first worker", lambda: first_worker(stack, spec, args, results))
         # As many events as one worker applied in ``phase_seconds``: a phase of that length
         # if more workers go no faster, shorter if they do.
-        rate = (results["sustained"][0] or {}).get("events_per_s") or 0
+        one = next((s for s in results["sustained"] if s.get("workers") == 1), {})
+        rate = one.get("events_per_s") or 0
         events = min(args.events, max(1000, int(rate * args.phase_seconds)))
         for count in [int(n) for n in args.workers.split(",") if int(n) > 1]:
             phase = measured(
@@ -127,6 +128,14 @@ def run(args: argparse.Namespace, spec: RoomSpec, results: dict[str, Any]) -> No
                 lambda n=count: sustained_with(stack, spec, args, n, events),
             )
             results["sustained"].append(phase or {"workers": count})
+        # Once more with the workers gone: the ceiling is the better of the two, the other
+        # one having met whatever else the machine was doing at the time.
+        ceiling.append(
+            measured(results, "commit ceiling", lambda: commit_ceiling(url, args.commit_seconds))
+        )
+        measured_ones = [c for c in ceiling if c]
+        best = max(measured_ones, key=lambda c: c["commits_per_s"], default={})
+        results["commit_ceiling"] = {**best, "runs": measured_ones}
     finally:
         stack.stop()
 
