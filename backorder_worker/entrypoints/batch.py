@@ -5,8 +5,9 @@ The processing order for a batch:
 1. decode and validate every record; a record that fails becomes a dead letter with its
    error (it is never retried: the same bytes would fail the same way);
 2. open one Postgres transaction for the whole batch; claim every event id in the inbox
-   at once (a seen id has no effect), lock every SKU the batch names, in one order, and
-   learn which of them anybody waits for — three statements for the batch;
+   at once (a seen id has no effect), lock every SKU the batch names, in one order,
+   learn which of them anybody waits for and read their listings — four statements for
+   the batch; the stock of the locked SKUs is then read once, at its first use;
 3. apply each event in order: the core's decisions, the state, the outbox rows. A rejected
    event (an unknown shipment, a reused id) gives its claim back and becomes a dead letter
    in the same transaction. An event whose handler fails with a non-transient error (a
@@ -47,7 +48,7 @@ from backorder_worker.entrypoints import faults
 from backorder_worker.entrypoints.translate import to_envelope
 from backorder_worker.observability.logging import log_context
 from backorder_worker.observability.metrics import Metrics
-from backorder_worker.service_layer.commands import Envelope, skus_of
+from backorder_worker.service_layer.commands import Envelope, StowStock, skus_of
 from backorder_worker.service_layer.handlers import handle
 from backorder_worker.service_layer.ports import DeadLetter, Store, UnitOfWork
 from backorder_worker.service_layer.results import Applied, Duplicate, Outcome, Rejected
@@ -129,7 +130,11 @@ class BatchProcessor:
             store.claim_events([(e.event_id, e.event_type, e.digest) for e in live])
             skus = set().union(*(skus_of(e.command) for e in live))
             store.lock_skus(skus)
-            store.waiting_skus(skus)
+            waited_for = store.waiting_skus(skus)
+            # Read ahead, in one statement, the listings of what the batch will decide for:
+            # SKUs somebody waits for, and those of every event that is not a plain stow.
+            others = (skus_of(e.command) for e in live if not isinstance(e.command, StowStock))
+            store.listings(waited_for.union(*others))
             for index, item in enumerate(decoded):
                 self._one(store, index, item, poisoned.get(index), result)
             result.outbox_ids = store.outbox_ids()

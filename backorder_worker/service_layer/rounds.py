@@ -3,9 +3,9 @@
 The round reads only what the event can affect: the waiting shipments that have a line
 of the event's SKUs, through an index, in release order, a page at a time. It stops
 paging once the round is exhausted (nothing the event added is left). Every SKU a
-candidate needs is locked before its stock is read, so two replicas never allocate the
-same units (I1); a lock taken out of order may deadlock, which Postgres breaks and the
-caller retries as a transient error.
+candidate needs is locked before its stock is read — those of a whole page at once — so
+two replicas never allocate the same units (I1); a lock taken out of order may deadlock,
+which Postgres breaks and the caller retries as a transient error.
 
 ``run_given_round`` is the other kind: a round over candidates the caller already read (a
 page of a re-evaluation), every one decided again, with no floors to stop early.
@@ -71,14 +71,17 @@ def run_round(
     arriving = sorted(intake, key=key)
     decisions: list[Decision] = []
 
-    def decide(candidate: Candidate) -> None:
-        new_skus = candidate.shipment.skus - known
+    def admit(page: Sequence[Candidate]) -> None:
+        """Locks and reads, once for a whole page, the SKUs its shipments add."""
+        new_skus = {sku for candidate in page for sku in candidate.shipment.skus} - known
         if new_skus:
             store.lock_skus(new_skus)
             round_.extend(
                 store.listings(new_skus), store.current_stock(new_skus), store.supplies(new_skus)
             )
             known.update(new_skus)
+
+    def decide(candidate: Candidate) -> None:
         for decision in round_.decide(candidate):
             store.record(decision, now)
             decisions.append(decision)
@@ -88,6 +91,7 @@ def run_round(
     size = min(FIRST_PAGE, page_size)  # most rounds end within a few shipments
     while wants_waiting and not round_.is_exhausted:
         page = store.waiting_page(scope.skus, policy.release_order, after, size)
+        admit(page)
         for candidate in page:
             while arriving and key(arriving[0]) < key(candidate):
                 decide(arriving.pop(0))

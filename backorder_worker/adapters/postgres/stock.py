@@ -48,18 +48,43 @@ def add_free_stock(conn: sa.Connection, location_id: str, sku: str, units: int) 
     return int(after) - units
 
 
-def add_free_stock_many(conn: sa.Connection, units: Mapping[StockKey, int]) -> None:
-    """Adds units to many positions in one statement (keys in order: a stable lock order)."""
-    if not units:
+def change_positions(
+    conn: sa.Connection, changes: Mapping[StockKey, tuple[int, datetime | None]]
+) -> None:
+    """Adds each (delta, level_as_of) to its position in one upsert (created at the delta
+    if new; ``level_as_of`` kept when None). Keys in order: a stable row-lock order."""
+    if not changes:
         return
-    rows = [{"location_id": loc, "sku": sku, "free": n} for (loc, sku), n in sorted(units.items())]
+    rows = [
+        {"location_id": loc, "sku": sku, "free": delta, "level_as_of": as_of}
+        for (loc, sku), (delta, as_of) in sorted(changes.items())
+    ]
     statement = insert(stock_positions).values(rows)
     conn.execute(
         statement.on_conflict_do_update(
             index_elements=[stock_positions.c.location_id, stock_positions.c.sku],
-            set_={"free": stock_positions.c.free + statement.excluded.free},
+            set_={
+                "free": stock_positions.c.free + statement.excluded.free,
+                "level_as_of": sa.func.coalesce(
+                    statement.excluded.level_as_of, stock_positions.c.level_as_of
+                ),
+            },
         )
     )
+
+
+def positions_of(conn: sa.Connection, skus: Iterable[str]) -> list[StockPosition]:
+    """Every position of these SKUs, with its free units and the as_of of its last level."""
+    wanted = set(skus)
+    if not wanted:
+        return []
+    c = stock_positions.c
+    rows = conn.execute(
+        sa.select(c.location_id, c.sku, c.free, c.level_as_of).where(
+            c.sku == sa.any_(text_array(wanted))
+        )
+    )
+    return [StockPosition(r.location_id, r.sku, r.free, utc(r.level_as_of)) for r in rows]
 
 
 def set_free_stock(
@@ -122,14 +147,25 @@ def supply(conn: sa.Connection, supply_id: str) -> Supply | None:
 
 
 def save_supply(conn: sa.Connection, supply: Supply) -> None:
-    statement = insert(supplies).values(
-        supply_id=supply.supply_id,
-        location_id=supply.location_id,
-        sku=supply.sku,
-        quantity=supply.quantity,
-        promised=supply.promised,
-        expected_date=supply.expected_date,
-    )
+    save_supplies(conn, [supply])
+
+
+def save_supplies(conn: sa.Connection, saved: Sequence[Supply]) -> None:
+    """Upserts by supply id in one statement, quantity, promised and date included."""
+    if not saved:
+        return
+    rows = [
+        {
+            "supply_id": s.supply_id,
+            "location_id": s.location_id,
+            "sku": s.sku,
+            "quantity": s.quantity,
+            "promised": s.promised,
+            "expected_date": s.expected_date,
+        }
+        for s in sorted(saved, key=lambda s: s.supply_id)
+    ]
+    statement = insert(supplies).values(rows)
     columns = ("location_id", "sku", "quantity", "promised", "expected_date")
     conn.execute(
         statement.on_conflict_do_update(
@@ -140,6 +176,15 @@ def save_supply(conn: sa.Connection, supply: Supply) -> None:
             },
         )
     )
+
+
+def supplies_of(conn: sa.Connection, skus: Iterable[str]) -> list[Supply]:
+    """Every supply of these SKUs, promised in full or not."""
+    wanted = set(skus)
+    if not wanted:
+        return []
+    rows = conn.execute(sa.select(supplies).where(supplies.c.sku == sa.any_(text_array(wanted))))
+    return [supply_from_row(row) for row in rows.mappings()]
 
 
 def supplies_with_free_units(conn: sa.Connection, skus: Iterable[str]) -> list[Supply]:

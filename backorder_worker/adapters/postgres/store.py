@@ -1,15 +1,19 @@
 """``PostgresStore``: the ``Store`` port on one open Postgres transaction.
 
-The store is a thin façade: each method is one or a few parameterised statements in the
-modules beside it. ``PostgresUnitOfWork`` opens the transaction (``engine.begin()``), so
-the inbox row, the state change and the outbox rows of an event commit together or not at
-all. Isolation is READ COMMITTED; what must not interleave is serialised by the SKU
-advisory locks (``lock_skus``) and by guarded updates (``record``).
+The store is a façade over the modules beside it. ``PostgresUnitOfWork`` opens the
+transaction (``engine.begin()``), so the inbox row, the state change and the outbox rows
+of an event commit together or not at all. Isolation is READ COMMITTED; what must not
+interleave is serialised by the SKU advisory locks (``lock_skus``) and by guarded updates
+(``record``).
+
+A batch's events share one transaction, so the store answers what it can from what the
+transaction already knows: the stock, supplies and listings of the SKUs it holds locked
+(``locked_stock``: nobody else may change them until commit), and its own kept writes,
+which go out together at the next read that needs them or before commit (``flush``).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -21,6 +25,7 @@ from backorder_worker.adapters.event_codec import DEFAULT_SOURCE, encode_decisio
 from backorder_worker.adapters.postgres import catalog, outbox, stock
 from backorder_worker.adapters.postgres import shipments as rooms
 from backorder_worker.adapters.postgres.decision_batch import Timed, write_decisions
+from backorder_worker.adapters.postgres.locked_stock import LockedStock
 from backorder_worker.adapters.postgres.locks import lock_keys, sku_lock_key
 from backorder_worker.adapters.postgres.tables import inbox
 from backorder_worker.adapters.postgres.waiting_room import skus_with_waiting, waiting_page
@@ -52,10 +57,12 @@ class PostgresStore:
         self._outbox_ids: list[int] = []
         self._preclaimed: set[str] = set()  # claimed by claim_events, not yet asked for
         self._demand: dict[str, bool] = {}  # waiting demand of SKUs this transaction locked
-        self._pending_stock: dict[StockKey, int] = defaultdict(int)  # add_free_stock_later
+        self._stock = LockedStock()  # of the locked SKUs, with the kept stock writes
+        self._listings: dict[str, dict[tuple[str, str | None], Listing]] = {}  # locked SKUs
         self._pending_decisions: list[Timed] = []  # written together at the next flush
         self._pending_outbox: list[outbox.Queued] = []
         self._pending_ids: set[str] = set()  # shipment rows the kept decisions write
+        self._pending_skus: set[str] = set()  # SKUs of those shipments (the waiting room)
         self._pending_draws = False  # a kept decision draws stock
 
     def claim_events(self, claims: Sequence[tuple[str, str, str]]) -> None:
@@ -101,57 +108,84 @@ class PostgresStore:
         return catalog.all_locations(self._conn)
 
     def listings(self, skus: Iterable[str]) -> dict[tuple[str, str | None], Listing]:
-        return catalog.listings_of(self._conn, skus)
+        # A locked SKU's listings are read once: their writers lock the SKU too.
+        wanted = set(skus)
+        unknown = wanted - self._listings.keys()
+        known = {sku: self._listings[sku] for sku in wanted - unknown}
+        if unknown:
+            loaded: dict[str, dict[tuple[str, str | None], Listing]] = {s: {} for s in unknown}
+            for key, listing in catalog.listings_of(self._conn, unknown).items():
+                loaded[key[0]][key] = listing
+            self._listings.update({sku: loaded[sku] for sku in unknown & self._locked})
+            known.update(loaded)
+        return {key: listing for entries in known.values() for key, listing in entries.items()}
 
     def save_listing(self, listing: Listing) -> None:
+        self._listings.pop(listing.sku, None)
         catalog.save_listing(self._conn, listing)
 
     def save_location(self, location: Location) -> None:
         catalog.save_location(self._conn, location)
 
     def stock_position(self, location_id: str, sku: str) -> StockPosition:
+        if self._holds([sku]):
+            return self._stock.position(location_id, sku)
         self._flush_stock()
         return stock.stock_position(self._conn, location_id, sku)
 
     def add_free_stock_later(self, location_id: str, sku: str, units: int) -> None:
-        self._pending_stock[(location_id, sku)] += units
+        self._stock.add(location_id, sku, units)
 
     def flush(self) -> None:
-        """Writes what this transaction has kept back: the merged ``add_free_stock_later``
-        units, the recorded decisions and the outbox rows, a few statements for all of
-        them. Every read calls it first, and the unit of work before commit, so nothing
-        ever reads around a pending write."""
-        if self._pending_stock:
-            pending, self._pending_stock = self._pending_stock, defaultdict(int)
-            stock.add_free_stock_many(self._conn, pending)
+        """Writes what this transaction has kept back: the stock changes, the recorded
+        decisions and the outbox rows, a few statements for all of them. Every read that
+        could see them calls it first, and the unit of work before commit, so nothing ever
+        reads around a pending write."""
+        if self._stock.has_changes():
+            self._stock.write(self._conn)
         if self._pending_decisions:
             kept, self._pending_decisions = self._pending_decisions, []
-            self._pending_ids, self._pending_draws = set(), False
+            self._pending_ids, self._pending_skus, self._pending_draws = set(), set(), False
             write_decisions(self._conn, kept)
+            self._stock.decisions_written()
         if self._pending_outbox:
             queued, self._pending_outbox = self._pending_outbox, []
             self._outbox_ids += outbox.queue(self._conn, queued)
 
+    def _holds(self, skus: Iterable[str]) -> bool:
+        """Whether every one of these SKUs is locked here, their stock then loaded."""
+        wanted = set(skus)
+        if not wanted <= self._locked:
+            return False
+        if not self._stock.has(wanted):
+            self._stock.load(self._conn, self._locked)  # every locked SKU, in one go
+        return True
+
     def _flush_stock(self) -> None:
-        """Before stock is read: the merged additions, and the decisions if any draws."""
+        """Before stock is read from Postgres: the kept stock changes, and the decisions
+        if any of them draws."""
         if self._pending_draws:
             self.flush()
-        elif self._pending_stock:
-            pending, self._pending_stock = self._pending_stock, defaultdict(int)
-            stock.add_free_stock_many(self._conn, pending)
+        elif self._stock.has_changes():
+            self._stock.write(self._conn)
 
     def _flush_if_pending(self, shipment_id: str) -> None:
-        """Before one shipment is read: only if a kept decision writes its row."""
+        """Before one shipment is read or written: only if a kept decision writes its row."""
         if shipment_id in self._pending_ids:
             self.flush()
 
     def add_free_stock(self, location_id: str, sku: str, units: int) -> int:
+        if self._holds([sku]):
+            return self._stock.add(location_id, sku, units)
         self._flush_stock()
         return stock.add_free_stock(self._conn, location_id, sku, units)
 
     def set_free_stock(
         self, location_id: str, sku: str, free: int, level_as_of: datetime | None = None
     ) -> None:
+        if self._holds([sku]):
+            self._stock.set(location_id, sku, free, level_as_of)
+            return
         self._flush_stock()
         stock.set_free_stock(self._conn, location_id, sku, free, level_as_of)
 
@@ -160,24 +194,34 @@ class PostgresStore:
         return stock.assigned_since(self._conn, location_id, sku, since)
 
     def current_stock(self, skus: Iterable[str]) -> dict[StockKey, int]:
+        wanted = set(skus)
+        if self._holds(wanted):
+            return self._stock.current(wanted)
         self._flush_stock()
-        return stock.current_stock(self._conn, skus)
+        return stock.current_stock(self._conn, wanted)
 
     def skus_at(self, location_id: str) -> set[str]:
         self._flush_stock()
         return stock.skus_at(self._conn, location_id)
 
     def supply(self, supply_id: str) -> Supply | None:
+        known = self._stock.supply(supply_id)
+        if known is not None:
+            return known
         self._flush_stock()
         return stock.supply(self._conn, supply_id)
 
     def save_supply(self, supply: Supply) -> None:
-        self._flush_stock()
-        stock.save_supply(self._conn, supply)
+        if self._stock.needs_flush(supply):
+            self.flush()
+        self._stock.save_supply(supply)
 
     def supplies(self, skus: Iterable[str]) -> list[Supply]:
+        wanted = set(skus)
+        if self._holds(wanted):
+            return self._stock.supplies(wanted)
         self._flush_stock()
-        return stock.supplies_with_free_units(self._conn, skus)
+        return stock.supplies_with_free_units(self._conn, wanted)
 
     def shipment(self, shipment_id: str) -> ShipmentRecord | None:
         self._flush_if_pending(shipment_id)
@@ -186,13 +230,15 @@ class PostgresStore:
     def waiting_page(
         self, skus: Iterable[str] | None, order: ReleaseOrder, after: OrderKey | None, limit: int
     ) -> list[Candidate]:
-        self.flush()
-        return waiting_page(self._conn, skus, order, after, limit)
+        wanted = None if skus is None else set(skus)
+        if wanted is None or wanted & self._pending_skus:  # kept decisions change the page
+            self.flush()
+        return waiting_page(self._conn, wanted, order, after, limit)
 
     def waiting_skus(self, skus: Iterable[str]) -> set[str]:
         wanted = set(skus)
         unknown = wanted - self._demand.keys()
-        if unknown:
+        if unknown & self._pending_skus:
             self.flush()
         found = skus_with_waiting(self._conn, unknown) if unknown else set()
         for sku in unknown & self._locked:  # stable until commit: see the port
@@ -203,17 +249,24 @@ class PostgresStore:
         out = encode_decision(decision, now, self._topics, self._source)  # fails before writes
         self._pending_decisions.append((decision, now))
         self._pending_ids.update(_rows_written(decision))
-        self._pending_draws = self._pending_draws or isinstance(decision, ShipmentReleased)
+        if isinstance(decision, ShipmentReleased):
+            self._pending_skus |= decision.parent.skus
+            if decision.split_off is not None:
+                self._pending_skus |= decision.split_off.shipment.skus
+            self._pending_draws = True
+            self._stock.drawn(decision.draws)
+        else:
+            self._pending_skus |= decision.shipment.skus
         if isinstance(decision, ShipmentUnroutable) and decision.state is WaitState.WAITING:
             self._demand.update(dict.fromkeys(decision.shipment.skus, True))
         self._queue(out.topic, out.key, out.value, out.headers, out.event_id)
 
     def cancel(self, shipment_id: str, trigger: Trigger, now: datetime) -> ShipmentRecord | None:
-        self.flush()
+        self._flush_if_pending(shipment_id)
         return rooms.cancel(self._conn, shipment_id, trigger, now)
 
     def count_short_pick(self, shipment_id: str) -> int:
-        self.flush()
+        self._flush_if_pending(shipment_id)
         return rooms.count_short_pick(self._conn, shipment_id)
 
     def dead_letter(self, letter: DeadLetter) -> None:

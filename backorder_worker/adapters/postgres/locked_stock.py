@@ -1,0 +1,167 @@
+"""What one transaction knows of the stock of the SKUs it holds locked.
+
+Once a transaction holds a SKU's advisory lock (``locks.py``), nobody else changes that
+SKU's stock positions or supplies until it commits: every writer of them takes the lock
+first. So the first read of a locked SKU loads its positions and supplies once, for every
+locked SKU not loaded yet (one statement each), and every later read of it in the
+transaction is answered from memory. The transaction's own writes keep the copy current:
+
+- position changes are kept as *deltas* (an absolute level becomes ``level - free``, from
+  the copy) and written in one upsert at the next flush. Deltas commute, so they may be
+  written before the decisions' guarded draws that came between them: the intermediate
+  value is then the final one plus the draws, never below what the draws need;
+- supply upserts are kept whole and written before the decisions' guarded promises. An
+  upsert of a supply that a kept decision promises from flushes first (``needs_flush``),
+  so a kept upsert never already counts a kept promise;
+- a recorded release's draws lower the copy at once (``drawn``); the decision's own guarded
+  updates (``stock.apply_draws``) write them, and the database still refuses an oversell.
+
+Reads of SKUs this transaction does not hold locked go to Postgres, after a flush.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from backorder_worker.adapters.postgres import stock
+from backorder_worker.domain.inventory import Draw, StockKey, Supply
+from backorder_worker.service_layer.ports import StockPosition
+
+
+@dataclass(slots=True)
+class _Change:
+    delta: int = 0
+    level_as_of: datetime | None = None
+
+
+class LockedStock:
+    def __init__(self) -> None:
+        self._loaded: set[str] = set()
+        self._positions: dict[str, dict[str, StockPosition]] = {}  # sku -> location -> position
+        self._supplies: dict[str, Supply] = {}  # of loaded SKUs, by supply id
+        self._changes: dict[StockKey, _Change] = {}
+        self._upserts: dict[str, Supply] = {}
+        self._promising: set[str] = set()  # supply ids a kept decision promises from
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def load(self, conn: sa.Connection, locked: Iterable[str]) -> None:
+        """Loads every locked SKU not loaded yet (two statements, or none)."""
+        new = set(locked) - self._loaded
+        if not new:
+            return
+        by_sku: dict[str, dict[str, StockPosition]] = {sku: {} for sku in new}
+        for position in stock.positions_of(conn, new):
+            by_sku[position.sku][position.location_id] = position
+        for key, change in self._changes.items():  # blind additions made before the load
+            if key[1] in new:
+                self._apply(by_sku[key[1]], key, change.delta, None)
+        self._positions.update(by_sku)
+        self._loaded |= new
+        for supply in stock.supplies_of(conn, new):
+            self._supplies[supply.supply_id] = supply
+        for supply_id, kept in self._upserts.items():  # upserts made before the load
+            if kept.sku in self._loaded:
+                self._supplies[supply_id] = kept
+            else:  # it moves to a SKU not loaded
+                self._supplies.pop(supply_id, None)
+
+    def has(self, skus: Iterable[str]) -> bool:
+        return all(sku in self._loaded for sku in skus)
+
+    def position(self, location_id: str, sku: str) -> StockPosition:
+        found = self._positions[sku].get(location_id)
+        return found if found is not None else StockPosition(location_id, sku, 0)
+
+    def current(self, skus: Iterable[str]) -> dict[StockKey, int]:
+        return {
+            (location_id, sku): position.free
+            for sku in sorted(set(skus))
+            for location_id, position in sorted(self._positions[sku].items())
+        }
+
+    def supply(self, supply_id: str) -> Supply | None:
+        """The supply if this transaction knows it: of a loaded SKU, or upserted here."""
+        return self._supplies.get(supply_id) or self._upserts.get(supply_id)
+
+    def supplies(self, skus: Iterable[str]) -> list[Supply]:
+        wanted = set(skus)
+        found = (s for s in self._supplies.values() if s.sku in wanted and s.free > 0)
+        return sorted(found, key=lambda s: s.supply_id)
+
+    # -- writes --------------------------------------------------------------------------
+
+    def add(self, location_id: str, sku: str, units: int) -> int:
+        """Adds units (the SKU need not be loaded); returns the free units before, or 0
+        when the SKU is not loaded (the caller did not ask)."""
+        change = self._changes.setdefault((location_id, sku), _Change())
+        change.delta += units
+        if sku not in self._loaded:
+            return 0
+        before = self.position(location_id, sku).free
+        self._apply(self._positions[sku], (location_id, sku), units, None)
+        return before
+
+    def set(self, location_id: str, sku: str, free: int, level_as_of: datetime | None) -> None:
+        """Sets a loaded SKU's free units (and the as_of of the level they came from)."""
+        delta = free - self.position(location_id, sku).free
+        change = self._changes.setdefault((location_id, sku), _Change())
+        change.delta += delta
+        if level_as_of is not None:
+            change.level_as_of = level_as_of
+        self._apply(self._positions[sku], (location_id, sku), delta, level_as_of)
+
+    def needs_flush(self, supply: Supply) -> bool:
+        """Whether the kept decisions must be written before this supply's upsert."""
+        return supply.supply_id in self._promising
+
+    def save_supply(self, supply: Supply) -> None:
+        self._upserts[supply.supply_id] = supply
+        previous = self._supplies.get(supply.supply_id)
+        if supply.sku in self._loaded:
+            self._supplies[supply.supply_id] = supply
+        elif previous is not None:  # it moved to a SKU not loaded: forget it here
+            del self._supplies[supply.supply_id]
+
+    def drawn(self, draws: Sequence[Draw]) -> None:
+        """A recorded release took these units (its decision writes them)."""
+        for draw in draws:
+            if draw.supply_id is None:
+                if draw.sku in self._loaded:
+                    key = (draw.location_id, draw.sku)
+                    self._apply(self._positions[draw.sku], key, -draw.quantity, None)
+                continue
+            self._promising.add(draw.supply_id)
+            supply = self._supplies.get(draw.supply_id)
+            if supply is not None:
+                promised = supply.promised + draw.quantity
+                self._supplies[draw.supply_id] = replace(supply, promised=promised)
+
+    def has_changes(self) -> bool:
+        return bool(self._changes or self._upserts)
+
+    def write(self, conn: sa.Connection) -> None:
+        """Writes the kept position deltas and supply upserts (before the decisions)."""
+        changes, self._changes = self._changes, {}
+        upserts, self._upserts = self._upserts, {}
+        stock.change_positions(conn, {key: (c.delta, c.level_as_of) for key, c in changes.items()})
+        stock.save_supplies(conn, list(upserts.values()))
+
+    def decisions_written(self) -> None:
+        self._promising.clear()
+
+    @staticmethod
+    def _apply(
+        positions: dict[str, StockPosition],
+        key: StockKey,
+        delta: int,
+        level_as_of: datetime | None,
+    ) -> None:
+        location_id, sku = key
+        old = positions.get(location_id) or StockPosition(location_id, sku, 0)
+        as_of = level_as_of if level_as_of is not None else old.level_as_of
+        positions[location_id] = StockPosition(location_id, sku, old.free + delta, as_of)

@@ -1,0 +1,131 @@
+"""A transaction answers stock reads of the SKUs it holds locked from what it already read,
+and its kept writes land in Postgres exactly as it saw them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
+from backorder_worker.domain.model import Listing, OutOfStockBehaviour, ReleaseOrder
+from backorder_worker.domain.outcomes import ShipmentReleased
+from backorder_worker.service_layer.ports import StockPosition
+from tests.integration.postgres.world import NOW, decide, set_up_catalog, shipment, supply, waiting
+
+FIFO = ReleaseOrder.FIFO
+
+
+@contextmanager
+def counting_statements(engine: sa.Engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+
+
+def test_stock_of_locked_skus_is_read_once_however_often_it_is_asked_for(
+    uow: PostgresUnitOfWork, engine: sa.Engine
+) -> None:
+    with uow() as store:
+        store.set_free_stock("A", "KTP", 4)
+        store.save_supply(supply("PO-1", "B", "KTP2", 6))
+
+    with uow() as store, counting_statements(engine) as statements:
+        store.lock_skus(["KTP", "KTP2"])
+        locking = len(statements)
+        for _ in range(5):
+            assert store.current_stock(["KTP"]) == {("A", "KTP"): 4}
+            assert store.stock_position("A", "KTP") == StockPosition("A", "KTP", 4)
+            assert [s.supply_id for s in store.supplies(["KTP2"])] == ["PO-1"]
+            assert store.supply("PO-1") == supply("PO-1", "B", "KTP2", 6)
+        assert len(statements) - locking == 2  # positions and supplies, once
+
+
+def test_kept_additions_levels_and_draws_land_as_the_transaction_saw_them(
+    uow: PostgresUnitOfWork,
+) -> None:
+    s1 = shipment("S-1", ("KTP", 5))
+    with uow() as store:
+        set_up_catalog(store)
+        store.record(waiting(s1, NOW), NOW)
+        store.set_free_stock("A", "KTP", 2)
+        store.set_free_stock("B", "KTP", 9)
+
+    with uow() as store:
+        store.lock_skus(["KTP"])
+        store.add_free_stock_later("A", "KTP", 1)  # blind, before anything is read
+        assert store.add_free_stock("A", "KTP", 2) == 3
+        (candidate,) = store.waiting_page(["KTP"], FIFO, None, 10)
+        (decision,) = decide(store, [candidate])
+        assert isinstance(decision, ShipmentReleased)
+        store.record(decision, NOW)  # draws 5 at A, the one location that has them all
+        assert store.current_stock(["KTP"]) == {("A", "KTP"): 0, ("B", "KTP"): 9}
+        store.set_free_stock("A", "KTP", 3, level_as_of=NOW)  # a level after the draw
+        store.add_free_stock_later("B", "KTP", 1)
+        seen = store.current_stock(["KTP"])
+
+    with uow() as store:
+        assert store.current_stock(["KTP"]) == seen == {("A", "KTP"): 3, ("B", "KTP"): 10}
+        assert store.stock_position("A", "KTP") == StockPosition("A", "KTP", 3, NOW)
+
+
+def test_a_supply_saved_after_a_kept_promise_from_it_keeps_that_promise(
+    uow: PostgresUnitOfWork,
+) -> None:
+    s1 = shipment("S-1", ("KTP2", 4))
+    with uow() as store:
+        set_up_catalog(store)
+        store.record(waiting(s1, NOW), NOW)
+        store.save_supply(supply("PO-1", "B", "KTP2", 10))
+
+    with uow() as store:
+        store.lock_skus(["KTP2"])
+        (candidate,) = store.waiting_page(["KTP2"], FIFO, None, 10)
+        (decision,) = decide(store, [candidate])
+        store.record(decision, NOW)  # promises 4 of PO-1
+        promised = store.supply("PO-1")
+        assert promised is not None and promised.promised == 4
+        store.save_supply(supply("PO-1", "B", "KTP2", 12, promised=promised.promised))
+
+    with uow() as store:
+        assert store.supply("PO-1") == supply("PO-1", "B", "KTP2", 12, promised=4)
+
+
+def test_a_supply_of_a_sku_not_locked_is_read_from_postgres_with_the_kept_writes(
+    uow: PostgresUnitOfWork,
+) -> None:
+    with uow() as store:
+        store.lock_skus(["KTP"])
+        store.save_supply(supply("PO-1", "A", "KTP", 3))
+        store.add_free_stock_later("A", "OTHER", 2)
+        assert store.supply("PO-1") == supply("PO-1", "A", "KTP", 3)
+        assert store.current_stock(["OTHER"]) == {("A", "OTHER"): 2}  # not locked: read
+        assert store.supplies(["KTP", "OTHER"]) == [supply("PO-1", "A", "KTP", 3)]
+
+
+def test_listings_of_locked_skus_are_read_once_and_follow_this_transactions_writes(
+    uow: PostgresUnitOfWork, engine: sa.Engine
+) -> None:
+    with uow() as store:
+        store.save_listing(Listing("KTP", OutOfStockBehaviour.BACKORDER))
+
+    with uow() as store, counting_statements(engine) as statements:
+        store.lock_skus(["KTP", "NONE"])
+        before = len(statements)
+        for _ in range(3):
+            assert store.listings(["KTP", "NONE"]) == {
+                ("KTP", None): Listing("KTP", OutOfStockBehaviour.BACKORDER)
+            }
+        assert len(statements) - before == 1
+        store.save_listing(Listing("NONE", OutOfStockBehaviour.PREORDER))
+        assert store.listings(["NONE"]) == {
+            ("NONE", None): Listing("NONE", OutOfStockBehaviour.PREORDER)
+        }
