@@ -69,6 +69,13 @@ class Recorder:
         self._send(batch, APPLIED)
         return [item[3] for item in batch]
 
+    def set_up(self, catalog: Sequence[Event], shipments: Sequence[Event]) -> None:
+        """The catalog, applied, then the shipments, applied. Published together they race
+        across topics, and a shipment decided before its SKUs' listings is UNROUTABLE: the
+        world would then release nothing."""
+        self.world.wait_applied(self.publish(catalog))
+        self.world.wait_applied(self.publish(shipments))
+
     def publish_raw(
         self,
         topic_name: str,

@@ -39,7 +39,7 @@ def test_the_checker_passes_a_healthy_world_and_names_each_planted_fault(
     recorder = Recorder(world)
     plan = scenario(seed=53, shipments=20, stows=30)
     worker = world.start_worker()
-    world.wait_applied(recorder.publish(plan.catalog + plan.shipments))
+    recorder.set_up(plan.catalog, plan.shipments)
     started = time.monotonic()
     recorder.publish(plan.stock)
     verdict = check(world, recorder)

@@ -45,8 +45,7 @@ def settle(world: World, recorder: Recorder, plan: Scenario) -> None:
     """Catalog and shipments applied by a worker that then stops cleanly, so that the
     next worker starts with the stock events only (and counts its batches from there)."""
     setup = world.start_worker()
-    world.wait_applied(recorder.publish(plan.catalog))
-    world.wait_applied(recorder.publish(plan.shipments))
+    recorder.set_up(plan.catalog, plan.shipments)
     assert setup.terminate() == 0
 
 
@@ -77,8 +76,8 @@ def test_a_worker_killed_at_a_point_of_its_batch_loses_nothing_and_doubles_nothi
     successor = world.start_worker()
     verdict = check(world, recorder)
 
+    assert verdict.releases > 0, "the world released nothing: it tested little"
     figures.add(f"kill -9 {point} (3rd batch)", verdict, verdict.quiet_at - crashed_at)
-    assert verdict.releases > 0
     redelivered = batch_totals(successor)["duplicates"]
     if point == faults.BEFORE_DB_COMMIT:
         assert redelivered == 0, "batches committed before the crash were read again"
@@ -92,7 +91,7 @@ def test_sigterm_under_load_exits_0_and_nothing_is_redelivered(
     recorder = Recorder(world)
     plan = scenario(seed=11)
     first = world.start_worker(**FAST_BATCHES)
-    world.wait_applied(recorder.publish(plan.catalog + plan.shipments))
+    recorder.set_up(plan.catalog, plan.shipments)
     with recorder.publishing_in_background(plan.stock, pause_s=0.1) as feeder:
         wait_for("some stock applied", lambda: applied_count(world, recorder.ids()) > 60)
         first.send(signal.SIGTERM)
@@ -102,6 +101,7 @@ def test_sigterm_under_load_exits_0_and_nothing_is_redelivered(
         second = world.start_worker(**FAST_BATCHES)
     verdict = check(world, recorder)
 
+    assert verdict.releases > 0, "the world released nothing: it tested little"
     figures.add("SIGTERM under load", verdict, verdict.quiet_at - stopped_at)
     assert under_load, "SIGTERM came after the load"
     assert batch_totals(second)["duplicates"] == 0
@@ -122,7 +122,7 @@ def test_a_worker_paused_mid_transaction_whose_partitions_moved_doubles_nothing_
     # the pause can catch a worker between its writes and its commit.
     dwell = ",".join(f"before-db-commit:{n}:sleep=2" for n in range(3, 300, 3))
     first = world.start_worker(**FAST_BATCHES, BACKORDER_FAULT_INJECT=dwell)
-    world.wait_applied(recorder.publish(plan.catalog + plan.shipments))
+    recorder.set_up(plan.catalog, plan.shipments)
     second = world.start_worker(**FAST_BATCHES, BACKORDER_FAULT_INJECT=dwell)
     wait_for("both workers own partitions", lambda: first.is_ready() and second.is_ready())
     with recorder.publishing_in_background(plan.stock, pause_s=0.1):
@@ -136,6 +136,7 @@ def test_a_worker_paused_mid_transaction_whose_partitions_moved_doubles_nothing_
     wait_for("the sleeper rejoined", lambda: sleeper.is_ready(), 20)
     verdict = check(world, recorder)
 
+    assert verdict.releases > 0, "the world released nothing: it tested little"
     figures.add(
         "SIGSTOP mid-transaction, partitions moved, SIGCONT", verdict, verdict.quiet_at - woke_at
     )
@@ -162,7 +163,7 @@ def test_replicas_going_1_to_3_to_1_under_load_lose_and_double_nothing(
     recorder = Recorder(world)
     plan = scenario(seed=17, shipments=40, stows=300, skus=12)  # stock on every partition
     first = world.start_worker(**FAST_BATCHES)
-    world.wait_applied(recorder.publish(plan.catalog + plan.shipments))
+    recorder.set_up(plan.catalog, plan.shipments)
     with recorder.publishing_in_background(plan.stock[:200], pause_s=0.1):
         extra = [world.start_worker(**FAST_BATCHES) for _ in range(2)]
         wait_for("three members own partitions", lambda: all(w.is_ready() for w in extra), 30)
@@ -175,6 +176,7 @@ def test_replicas_going_1_to_3_to_1_under_load_lose_and_double_nothing(
     assert all(worker.process.wait(30) == 0 for worker in extra)
     verdict = check(world, recorder)
 
+    assert verdict.releases > 0, "the world released nothing: it tested little"
     figures.add("replicas 1 -> 3 -> 1 under load", verdict, verdict.quiet_at - scaled_in_at)
     assert first.is_alive()
     assert sum(batch_totals(w)["applied"] for w in extra) > 0, "no added replica worked"
@@ -187,7 +189,7 @@ def test_a_postgres_backend_killed_mid_transaction_is_retried_and_the_worker_goe
     recorder = Recorder(world)
     plan = scenario(seed=19)
     worker = world.start_worker(**FAST_BATCHES)
-    world.wait_applied(recorder.publish(plan.catalog + plan.shipments))
+    recorder.set_up(plan.catalog, plan.shipments)
     database = world.engine.url.database
     killed = 0
     with recorder.publishing_in_background(plan.stock):
@@ -198,6 +200,7 @@ def test_a_postgres_backend_killed_mid_transaction_is_retried_and_the_worker_goe
         last_kill_at = time.monotonic()
     verdict = check(world, recorder)
 
+    assert verdict.releases > 0, "the world released nothing: it tested little"
     figures.add(
         f"pg_terminate_backend mid-transaction ({killed} backends)",
         verdict,
@@ -231,7 +234,7 @@ def test_redis_stopped_under_load_costs_time_and_nothing_else(
     recorder = Recorder(world)
     plan = scenario(seed=23)
     worker = world.start_worker(**FAST_BATCHES)
-    world.wait_applied(recorder.publish(plan.catalog + plan.shipments))
+    recorder.set_up(plan.catalog, plan.shipments)
     assert worker.metric("backorder_redis_up") == 1
     with recorder.publishing_in_background(plan.stock):
         wait_for(
@@ -241,6 +244,7 @@ def test_redis_stopped_under_load_costs_time_and_nothing_else(
         stopped_at = time.monotonic()
     verdict = check(world, recorder)
 
+    assert verdict.releases > 0, "the world released nothing: it tested little"
     figures.add("Redis killed (stays down)", verdict, verdict.quiet_at - stopped_at)
     assert worker.is_alive()
     assert worker.metric("backorder_redis_up") == 0
@@ -253,7 +257,7 @@ def test_redis_flushed_under_load_costs_time_and_nothing_else(
     recorder = Recorder(world)
     plan = scenario(seed=29)
     worker = world.start_worker(**FAST_BATCHES)
-    world.wait_applied(recorder.publish(plan.catalog + plan.shipments))
+    recorder.set_up(plan.catalog, plan.shipments)
     client = redis.Redis.from_url(private_redis.redis_url)
     assert client.dbsize() > 0, "the worker keeps nothing in Redis: the flush would test nothing"
     with recorder.publishing_in_background(plan.stock):
@@ -265,6 +269,7 @@ def test_redis_flushed_under_load_costs_time_and_nothing_else(
     verdict = check(world, recorder)
     client.close()
 
+    assert verdict.releases > 0, "the world released nothing: it tested little"
     figures.add("Redis FLUSHALL", verdict, verdict.quiet_at - flushed_at)
     assert worker.is_alive()
 
@@ -289,6 +294,7 @@ def test_a_batch_slower_than_the_poll_interval_is_redelivered_without_a_second_e
     stalled_at = wait_for("the stall", lambda: fault_logged(slow, "sleep"), 30)
     verdict = check(world, recorder)
 
+    assert verdict.releases > 0, "the world released nothing: it tested little"
     figures.add("batch 5 s slower than a 3 s poll interval", verdict, verdict.quiet_at - stalled_at)
     messages = [r.get("msg", "") for r in slow.log_records()]
     assert any(m.startswith("commit of ") and "refused" in m for m in messages)
@@ -337,6 +343,7 @@ def test_two_partitions_contending_for_one_sku_never_oversell(
         recorder.publish_slowly(stock, chunk=6, pause_s=0.02)
     verdict = check(world, recorder)
 
+    assert verdict.releases > 0, "the world released nothing: it tested little"
     figures.add("two workers, two partitions, one hot SKU", verdict, verdict.quiet_at - started)
     partitions = {s.partition for s in recorder.sent if s.event_type == "stock.stowed"}
     assert len(partitions) >= 2, "the stock did not arrive on two partitions"
@@ -362,7 +369,7 @@ def test_a_postgres_restart_under_load_is_waited_out_and_loses_nothing(
         recorder = Recorder(world)
         plan = scenario(seed=37)
         worker = world.start_worker(**FAST_BATCHES)
-        world.wait_applied(recorder.publish(plan.catalog + plan.shipments))
+        recorder.set_up(plan.catalog, plan.shipments)
         with recorder.publishing_in_background(plan.stock):
             wait_for(
                 "some stock applied",
@@ -379,6 +386,7 @@ def test_a_postgres_restart_under_load_is_waited_out_and_loses_nothing(
     finally:
         server.stop()
 
+    assert verdict.releases > 0, "the world released nothing: it tested little"
     figures.add("Postgres restarted (2 s down)", verdict, verdict.quiet_at - restarted_at)
     assert worker_alive, "the worker must wait Postgres out, not exit"
 
@@ -460,7 +468,7 @@ def test_a_broker_killed_and_restarted_on_s3_storage_loses_nothing(
         recorder = Recorder(world)
         plan = scenario(seed=41, stows=120)
         worker = world.start_worker(**FAST_BATCHES)
-        world.wait_applied(recorder.publish(plan.catalog + plan.shipments))
+        recorder.set_up(plan.catalog, plan.shipments)
         recorder.publish(plan.stock[:60])
         wait_quiescent(world, recorder)
         broker = restart_broker(broker, s3_storage)
@@ -472,6 +480,7 @@ def test_a_broker_killed_and_restarted_on_s3_storage_loses_nothing(
     finally:
         broker.stop()
 
+    assert verdict.releases > 0, "the world released nothing: it tested little"
     figures.add(
         "broker kill -9 and restart (Tansu on S3)", verdict, verdict.quiet_at - restarted_at
     )
@@ -482,6 +491,12 @@ class WorkerExitedOnBrokerOutage(AssertionError):
     """The worker process ended when the broker went away, instead of retrying."""
 
 
+@pytest.mark.xfail(
+    strict=False,  # when kafka-python's own retry lands the commit, the lag drains
+    reason="BUG: a refused offset commit is not retried: KafkaSource.commit returns False and "
+    "the consumer reads on, so a partition that gets no later record keeps its lag (here "
+    "the catalog's) until the next rebalance or restart re-reads it",
+)
 def test_an_offset_commit_while_the_broker_is_down_is_retried_not_fatal(
     make_world: MakeWorld, figures: Figures, s3_storage: dict[str, str]
 ) -> None:
@@ -512,11 +527,12 @@ def test_an_offset_commit_while_the_broker_is_down_is_retried_not_fatal(
         if len(recorder.sent) < len(plan.catalog) + len(plan.shipments):
             recorder.publish(plan.shipments)
         recorder.publish(plan.stock)
-        verdict = check(world, recorder, timeout_s=60)
+        verdict = check(world, recorder, timeout_s=20)
         world.close()
     finally:
         broker.stop()
 
+    assert verdict.releases > 0, "the world released nothing: it tested little"
     figures.add("offset commit during a broker outage", verdict, verdict.quiet_at - restarted_at)
     if exited is not None:
         raise WorkerExitedOnBrokerOutage(f"the worker exited with status {exited}")

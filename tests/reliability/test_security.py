@@ -90,7 +90,7 @@ def test_database_and_redis_passwords_never_reach_the_logs_or_metrics_of_a_busy_
         BACKORDER_REDIS__URL=f"{redis_url}{separator}password={REDIS_SECRET}",
     )
     plan = scenario(seed=43, shipments=10, stows=40)
-    world.wait_applied(recorder.publish(plan.catalog + plan.shipments))
+    recorder.set_up(plan.catalog, plan.shipments)
     recorder.publish(plan.stock)
     recorder.publish_raw("stock_stowed", b"{broken", expect="malformed-json")
     check(world, recorder)
@@ -251,7 +251,7 @@ def test_the_worker_runs_as_a_role_that_may_write_data_but_not_change_the_schema
     worker = world.start_worker(
         BACKORDER_DATABASE__URL=as_worker.render_as_string(hide_password=False)
     )
-    world.wait_applied(recorder.publish(plan.catalog + plan.shipments))
+    recorder.set_up(plan.catalog, plan.shipments)
     recorder.publish(plan.stock)
     verdict = check(world, recorder)
 
