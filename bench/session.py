@@ -71,16 +71,24 @@ def first_worker(
     if spy is not None and (raw := spy.stop()) is not None:
         results["profile"] = {"file": str(raw), **top_functions(raw)}
     reader = ReleasedReader(stack.bootstrap, stack.topics.shipment_released)
+
+    def profiled(phase: str, run: Callable[[], Any]) -> Any:
+        name = f"profile-worker-{phase}.txt"
+        spy = PySpy(workers[0].pid, stack.logs / name, 3600) if args.profile else None
+        try:
+            return measured(results, phase, run)
+        finally:
+            if spy is not None and (raw := spy.stop()) is not None:
+                results[f"profile_{phase}"] = {"file": str(raw), **top_functions(raw)}
+
     try:
         if one:
             rate, seconds = one["events_per_s"] / 2, args.latency_seconds
-            results["latency"] = measured(
-                results, "latency", lambda: phases.latency(stack, spec, reader, rate, seconds)
+            results["latency"] = profiled(
+                "latency", lambda: phases.latency(stack, spec, reader, rate, seconds)
             )
         timeout = 120.0 if args.quick else 600.0
-        results["burst"] = measured(
-            results, "burst", lambda: phases.burst(stack, spec, reader, timeout)
-        )
+        results["burst"] = profiled("burst", lambda: phases.burst(stack, spec, reader, timeout))
     finally:
         reader.close()
         rss.stop()

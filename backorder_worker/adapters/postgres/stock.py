@@ -51,26 +51,26 @@ def add_free_stock(conn: sa.Connection, location_id: str, sku: str, units: int) 
 def change_positions(
     conn: sa.Connection, changes: Mapping[StockKey, tuple[int, datetime | None]]
 ) -> None:
-    """Adds each (delta, level_as_of) to its position in one upsert (created at the delta
-    if new; ``level_as_of`` kept when None). Keys in order: a stable row-lock order."""
+    """Adds each (delta, level_as_of) to its position in one pipelined upsert (created at
+    the delta if new; ``level_as_of`` kept when None). Keys in order: a stable row-lock
+    order. An executemany, so the statement is compiled once, not once per row count."""
     if not changes:
         return
     rows = [
         {"location_id": loc, "sku": sku, "free": delta, "level_as_of": as_of}
         for (loc, sku), (delta, as_of) in sorted(changes.items())
     ]
-    statement = insert(stock_positions).values(rows)
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=[stock_positions.c.location_id, stock_positions.c.sku],
-            set_={
-                "free": stock_positions.c.free + statement.excluded.free,
-                "level_as_of": sa.func.coalesce(
-                    statement.excluded.level_as_of, stock_positions.c.level_as_of
-                ),
-            },
-        )
+    statement = insert(stock_positions)
+    upsert = statement.on_conflict_do_update(
+        index_elements=[stock_positions.c.location_id, stock_positions.c.sku],
+        set_={
+            "free": stock_positions.c.free + statement.excluded.free,
+            "level_as_of": sa.func.coalesce(
+                statement.excluded.level_as_of, stock_positions.c.level_as_of
+            ),
+        },
     )
+    conn.execute(upsert, rows)
 
 
 def positions_of(conn: sa.Connection, skus: Iterable[str]) -> list[StockPosition]:
@@ -165,17 +165,13 @@ def save_supplies(conn: sa.Connection, saved: Sequence[Supply]) -> None:
         }
         for s in sorted(saved, key=lambda s: s.supply_id)
     ]
-    statement = insert(supplies).values(rows)
+    statement = insert(supplies)
     columns = ("location_id", "sku", "quantity", "promised", "expected_date")
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=[supplies.c.supply_id],
-            set_={
-                **{name: statement.excluded[name] for name in columns},
-                "updated_at": sa.func.now(),
-            },
-        )
+    upsert = statement.on_conflict_do_update(
+        index_elements=[supplies.c.supply_id],
+        set_={**{name: statement.excluded[name] for name in columns}, "updated_at": sa.func.now()},
     )
+    conn.execute(upsert, rows)
 
 
 def supplies_of(conn: sa.Connection, skus: Iterable[str]) -> list[Supply]:

@@ -12,10 +12,13 @@ exact: the shipments before a page's last one, for any one of its SKUs, are all 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from backorder_worker.adapters.postgres.rows import candidate_from_row, text_array
 from backorder_worker.adapters.postgres.tables import shipments, waiting_skus
@@ -25,28 +28,53 @@ from backorder_worker.service_layer.ports import OrderKey
 # A literal, not a parameter, so that the partial indexes apply to every plan.
 _IS_WAITING = shipments.c.state == sa.literal_column("'WAITING'")
 
+# What a candidate is made of: not its stored reasons, the largest column by far.
+_CANDIDATE = [
+    shipments.c[name]
+    for name in (
+        "shipment_id",
+        "order_id",
+        "fulfillment_type",
+        "lines",
+        "pickup_location_id",
+        "priority",
+        "split_allowed",
+        "backorder_days",
+        "entered_at",
+        "backordered_at",
+    )
+]
+
 
 @dataclass(frozen=True, slots=True)
 class _Range:
-    """One index range: a filter on (priority, entered_at, shipment_id) and its order."""
+    """One index range: a filter on (priority, entered_at, shipment_id) and its order.
+    Its statement depends on its shape only; the key it starts after is a parameter."""
 
     order: ReleaseOrder
-    after: OrderKey | None
+    has_after: bool
     same_priority: bool  # PRIORITY after a key: the rest of the key's own priority
 
     def where(self, source: sa.FromClause) -> list[sa.ColumnElement[bool]]:
-        c, after = source.c, self.after
-        if after is None:
+        c = source.c
+        if not self.has_after:
             return []
         tail = sa.tuple_(c.entered_at, c.shipment_id) > sa.tuple_(
-            sa.literal(after.entered_at, sa.DateTime(timezone=True)),
-            sa.literal(after.shipment_id, sa.Text),
+            sa.bindparam("after_entered_at", type_=sa.DateTime(timezone=True)),
+            sa.bindparam("after_shipment_id", type_=sa.Text),
         )
         if self.order is ReleaseOrder.FIFO:
             return [tail]
+        after_priority = sa.bindparam("after_priority", type_=sa.Integer)
         if self.same_priority:
-            return [c.priority == after.priority, tail]
-        return [c.priority < after.priority]
+            return [c.priority == after_priority, tail]
+        return [c.priority < after_priority]
+
+    def key_columns(self, source: sa.FromClause) -> list[sa.ColumnElement[object]]:
+        c = source.c
+        if self.order is ReleaseOrder.FIFO:
+            return [c.entered_at, c.shipment_id]
+        return [c.priority, c.entered_at, c.shipment_id]
 
     def order_by(self, source: sa.FromClause) -> list[sa.ColumnElement[object]]:
         c = source.c
@@ -65,13 +93,25 @@ def waiting_page(
     wanted = None if skus is None else set(skus)
     if limit <= 0 or wanted == set():
         return []
+    has_after = after is not None
     if order is ReleaseOrder.FIFO or after is None:
-        ranges = [_Range(order, after, same_priority=False)]
+        ranges = [_Range(order, has_after, same_priority=False)]
     else:
-        ranges = [_Range(order, after, same_priority=True), _Range(order, after, False)]
+        ranges = [_Range(order, True, same_priority=True), _Range(order, True, False)]
+    params: dict[str, Any] = {}
+    if after is not None:
+        params = {
+            "after_entered_at": after.entered_at,
+            "after_shipment_id": after.shipment_id,
+            "after_priority": after.priority,
+        }
+    if wanted is not None:
+        params["skus"] = sorted(wanted)
     page: list[Candidate] = []
     for range_ in ranges:
-        page += _read(conn, wanted, range_, limit - len(page))
+        statement = _statement(range_, by_sku=wanted is not None)
+        rows = conn.execute(statement, {**params, "limit": limit - len(page)}).mappings()
+        page += [candidate_from_row(row) for row in rows]
         if len(page) >= limit:
             break
     return page
@@ -87,33 +127,35 @@ def skus_with_waiting(conn: sa.Connection, skus: Iterable[str]) -> set[str]:
     return set(conn.execute(sa.select(asked.c.sku).where(waits)).scalars())
 
 
-def _read(
-    conn: sa.Connection, skus: set[str] | None, range_: _Range, limit: int
-) -> list[Candidate]:
-    if skus is None:
-        query = sa.select(shipments).where(_IS_WAITING, *range_.where(shipments))
-        rows = conn.execute(query.order_by(*range_.order_by(shipments)).limit(limit))
-        return [candidate_from_row(row) for row in rows.mappings()]
-    asked = sa.func.unnest(text_array(skus)).table_valued("sku").render_derived("asked")
+@functools.cache
+def _statement(range_: _Range, by_sku: bool) -> sa.Select[Any]:
+    """Built once per shape: building a statement costs more than running this one."""
+    limit = sa.bindparam("limit", type_=sa.Integer)
+    if not by_sku:
+        query = sa.select(*_CANDIDATE).where(_IS_WAITING, *range_.where(shipments))
+        return query.order_by(*range_.order_by(shipments)).limit(limit)
+    skus = sa.bindparam("skus", type_=ARRAY(sa.Text))
+    asked = sa.func.unnest(skus).table_valued("sku").render_derived("asked")
+    # FIFO reads no priority: then the FIFO index alone answers, in order, without the
+    # heap; with it the planner took the priority index and sorted a popular SKU's entries.
     per_sku = (
-        sa.select(waiting_skus.c.priority, waiting_skus.c.entered_at, waiting_skus.c.shipment_id)
+        sa.select(*range_.key_columns(waiting_skus))
         .where(waiting_skus.c.sku == asked.c.sku, *range_.where(waiting_skus))
         .order_by(*range_.order_by(waiting_skus))
         .limit(limit)
         .lateral("per_sku")
     )
     keys = (
-        sa.select(per_sku.c.priority, per_sku.c.entered_at, per_sku.c.shipment_id)
+        sa.select(*range_.key_columns(per_sku))
         .select_from(asked.join(per_sku, sa.true()))
         .distinct()
         .order_by(*range_.order_by(per_sku))
         .limit(limit)
         .subquery("page_keys")
     )
-    query = (
-        sa.select(shipments)
+    return (
+        sa.select(*_CANDIDATE)
         .join(keys, keys.c.shipment_id == shipments.c.shipment_id)
         .where(_IS_WAITING)
         .order_by(*range_.order_by(keys))
     )
-    return [candidate_from_row(row) for row in conn.execute(query).mappings()]
