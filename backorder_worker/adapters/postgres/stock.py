@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from backorder_worker.adapters.postgres.rows import supply_from_row, text_array, utc
 from backorder_worker.adapters.postgres.tables import allocations, stock_positions, supplies
@@ -229,41 +230,53 @@ def apply_draws(conn: sa.Connection, draws: Sequence[tuple[Draw, str]], now: dat
     )
 
 
+def _unnested(name: str, **columns: sa.types.TypeEngine[Any]) -> Any:
+    """A table of parallel array parameters, one per column: one statement text, and one
+    plan, whatever the number of rows (a VALUES list is compiled and planned anew)."""
+    arrays = [sa.bindparam(column, type_=ARRAY(kind)) for column, kind in columns.items()]
+    return sa.func.unnest(*arrays).table_valued(*columns).render_derived(name)
+
+
+_TAKEN = _unnested("taken", t_location_id=sa.Text(), t_sku=sa.Text(), t_quantity=sa.Integer())
+_TAKE_CURRENT = (
+    sa.update(stock_positions)
+    .where(
+        stock_positions.c.location_id == _TAKEN.c.t_location_id,
+        stock_positions.c.sku == _TAKEN.c.t_sku,
+        stock_positions.c.free >= _TAKEN.c.t_quantity,
+    )
+    .values(free=stock_positions.c.free - _TAKEN.c.t_quantity)
+    .returning(stock_positions.c.location_id, stock_positions.c.sku)
+)
+_PROMISED = _unnested("promised", p_supply_id=sa.Text(), p_quantity=sa.Integer())
+_PROMISE_FUTURE = (
+    sa.update(supplies)
+    .where(
+        supplies.c.supply_id == _PROMISED.c.p_supply_id,
+        supplies.c.quantity - supplies.c.promised >= _PROMISED.c.p_quantity,
+    )
+    .values(promised=supplies.c.promised + _PROMISED.c.p_quantity, updated_at=sa.func.now())
+    .returning(supplies.c.supply_id)
+)
+
+
 def _take_current(conn: sa.Connection, wanted: dict[StockKey, int]) -> None:
-    taken = sa.values(
-        sa.column("location_id", sa.Text),
-        sa.column("sku", sa.Text),
-        sa.column("quantity", sa.Integer),
-        name="taken",
-    ).data([(loc, sku, units) for (loc, sku), units in sorted(wanted.items())])
-    updated = conn.execute(
-        sa.update(stock_positions)
-        .where(
-            stock_positions.c.location_id == taken.c.location_id,
-            stock_positions.c.sku == taken.c.sku,
-            stock_positions.c.free >= taken.c.quantity,
-        )
-        .values(free=stock_positions.c.free - taken.c.quantity)
-        .returning(stock_positions.c.location_id, stock_positions.c.sku)
-    ).all()
+    ordered = sorted(wanted.items())
+    params = {
+        "t_location_id": [loc for (loc, _), _ in ordered],
+        "t_sku": [sku for (_, sku), _ in ordered],
+        "t_quantity": [units for _, units in ordered],
+    }
+    updated = conn.execute(_TAKE_CURRENT, params).all()
     refused = set(wanted) - {(row.location_id, row.sku) for row in updated}
     if refused:
         raise OversellRefused(f"not enough free stock for {sorted(refused)}: {dict(wanted)}")
 
 
 def _promise_future(conn: sa.Connection, wanted: dict[str, int]) -> None:
-    promised = sa.values(
-        sa.column("supply_id", sa.Text), sa.column("quantity", sa.Integer), name="promised"
-    ).data(sorted(wanted.items()))
-    updated = conn.execute(
-        sa.update(supplies)
-        .where(
-            supplies.c.supply_id == promised.c.supply_id,
-            supplies.c.quantity - supplies.c.promised >= promised.c.quantity,
-        )
-        .values(promised=supplies.c.promised + promised.c.quantity, updated_at=sa.func.now())
-        .returning(supplies.c.supply_id)
-    ).scalars()
+    ordered = sorted(wanted.items())
+    params = {"p_supply_id": [i for i, _ in ordered], "p_quantity": [q for _, q in ordered]}
+    updated = conn.execute(_PROMISE_FUTURE, params).scalars()
     refused = set(wanted) - set(updated)
     if refused:
         raise OversellRefused(f"not enough free supply in {sorted(refused)}: {dict(wanted)}")
