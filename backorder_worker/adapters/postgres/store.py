@@ -230,8 +230,12 @@ class PostgresStore:
     def waiting_page(
         self, skus: Iterable[str] | None, order: ReleaseOrder, after: OrderKey | None, limit: int
     ) -> list[Candidate]:
+        # Kept decisions that touch these SKUs change the room, so a round's first page
+        # writes them first. A later page starts after every shipment the round decided:
+        # what it kept since is behind that key (or a split-off remainder, which the
+        # round's shrinking pool could not complete), so it reads around nothing.
         wanted = None if skus is None else set(skus)
-        if wanted is None or wanted & self._pending_skus:  # kept decisions change the page
+        if wanted is None or (after is None and wanted & self._pending_skus):
             self.flush()
         return waiting_page(self._conn, wanted, order, after, limit)
 

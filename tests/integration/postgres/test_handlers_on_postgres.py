@@ -107,3 +107,36 @@ def test_concurrent_stows_of_one_sku_release_each_waiting_shipment_once_without_
     assert sorted(released) == ["S-1", "S-2", "S-3"]
     with uow() as store:
         assert store.stock_position("A", "KTP").free == 0
+
+
+def test_stows_in_one_transaction_release_a_room_larger_than_a_page_once_each(
+    uow: PostgresUnitOfWork, relay_outbox: PostgresOutbox
+) -> None:
+    """Two rounds in one transaction, each over several waiting-room pages, with every
+    decision kept back until commit: the second round must not see the first one's
+    releases as waiting, and no round may skip a shipment a later page holds."""
+    _apply(uow, c.UpdateLocation("A", True, frozenset(FulfillmentType)), "loc", "", 0)
+    _apply(uow, c.UpdateListing("KTP", OutOfStockBehaviour.BACKORDER), "lst", "", 0)
+    for n in range(90):
+        lines = (Line(f"S-{n:02}-1", "KTP", 1),)
+        created = c.CreateShipment(f"S-{n:02}", f"O-{n}", FulfillmentType.STH, lines)
+        _apply(uow, created, f"created-{n}", "shipment.created", 1)
+    with uow() as store:
+        for n, units in enumerate((50, 30)):
+            time = T0 + timedelta(minutes=10 + n)
+            stow = c.StowStock("A", "KTP", units)
+            envelope = c.Envelope(f"stow-{n}", "stock.stowed", time, f"d{n}", stow)
+            handle(envelope, store, ReleasePolicy(), time)
+
+    released = [
+        event.data.shipment_id
+        for event in (decode_output_event(row.value) for row in relay_outbox.pending(500, 0))
+        if event.type == "shipment.released"
+    ]
+    assert sorted(released) == [f"S-{n:02}" for n in range(80)]  # FIFO: the first 80
+    with uow() as store:
+        assert store.stock_position("A", "KTP").free == 0
+        left = store.waiting_page(["KTP"], ReleaseOrder.FIFO, None, 100)
+        assert [candidate.shipment.shipment_id for candidate in left] == [
+            f"S-{n:02}" for n in range(80, 90)
+        ]
