@@ -487,12 +487,6 @@ class WorkerExitedOnBrokerOutage(AssertionError):
     """The worker process ended when the broker went away, instead of retrying."""
 
 
-@pytest.mark.xfail(
-    strict=False,  # when kafka-python's own retry lands the commit, the lag drains
-    reason="BUG: a refused offset commit is not retried: KafkaSource.commit returns False and "
-    "the consumer reads on, so a partition that gets no later record keeps its lag (here "
-    "the catalog's) until the next rebalance or restart re-reads it",
-)
 def test_an_offset_commit_while_the_broker_is_down_is_retried_not_fatal(
     make_world: MakeWorld, figures: Figures, s3_storage: dict[str, str]
 ) -> None:

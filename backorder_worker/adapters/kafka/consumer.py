@@ -20,14 +20,21 @@ What the worker may assume (the rebalance contract):
    those partitions: another member will read them from the last committed offset.
 3. Commits are at least once. `commit()` only commits partitions still assigned; it returns
    False (and logs) when the group has moved on (`CommitFailedError`), a rebalance is in
-   progress, or the coordinator did not answer in time. The records concerned are then
-   redelivered, to this member or the new owner; the Postgres inbox recognises them, so a
-   redelivery costs time, never a second effect.
+   progress, the coordinator did not answer in time or the broker is unreachable. A refused
+   offset is **kept**: it goes out again with the next `commit()`, and `poll()` retries it
+   first, so a partition that receives nothing more still gets its offset committed (else
+   the group would show a lag for work that is done until the next rebalance). A kept
+   offset is dropped when its partition leaves this member (the new owner re-reads from
+   the last committed offset). Offsets only move forward: an offset at or below one this
+   member already committed for a partition it still owns is not sent. Either way the
+   records concerned may be redelivered, to this member or the new owner; the Postgres
+   inbox recognises them, so a redelivery costs time, never a second effect.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -109,6 +116,13 @@ class KafkaSource:
         self._on_revoked = on_revoked
         self._commit_timeout_ms = commit_timeout_ms
         self._all_paused = False
+        self._closed = False
+        # Next offsets per partition: refused and kept for the next attempt, and the highest
+        # committed while owned. The rebalance listener (IO thread) drops both for partitions
+        # that leave; the lock makes that safe against the polling thread.
+        self._lock = threading.Lock()
+        self._pending: dict[PartitionId, int] = {}
+        self._committed: dict[PartitionId, int] = {}
         config = consumer_config(settings, client_id=client_id, group_instance_id=group_instance_id)
         self._consumer = KafkaConsumer(**config)
         self._consumer.subscribe(list(self._topics), listener=_Listener(self))
@@ -123,7 +137,12 @@ class KafkaSource:
         needed, so the revoke callback may run during this call (see the module docstring).
 
         Call it at least every `max_poll_interval_ms`, also while busy (pause first): a
-        member that does not is removed from the group and its next commit fails."""
+        member that does not is removed from the group and its next commit fails.
+
+        Offsets a refused commit left are committed first (see `commit`); while the broker
+        is unreachable that attempt can add up to `commit_timeout_ms` to the call."""
+        if self.pending_offsets():
+            self.commit({})
         batches = self._consumer.poll(timeout_ms=timeout_ms)
         records: list[SourceRecord] = []
         for tp in sorted(batches):
@@ -131,7 +150,8 @@ class KafkaSource:
         return records
 
     def commit(self, processed: Iterable[SourceRecord] | Mapping[PartitionId, int]) -> bool:
-        """Commits, synchronously, the position after the processed records.
+        """Commits, synchronously, the position after the processed records, together with
+        any offsets an earlier refused commit left.
 
         `processed` is either the records whose effect is durable (the highest offset per
         partition plus one is committed) or a mapping of partition to the **next** offset to
@@ -139,41 +159,70 @@ class KafkaSource:
         is committed in Postgres: a committed offset is never read again by the group.
 
         Partitions no longer assigned are skipped: committing them could move the new
-        owner's offset backwards. Returns True when every requested offset was committed;
-        False (logged) when some were skipped or the commit was refused (group rebalanced,
-        membership lost, coordinator timeout). On False nothing is lost: the uncommitted
-        records are redelivered, and the inbox makes that harmless."""
-        offsets = dict(processed) if isinstance(processed, Mapping) else next_offsets(processed)
-        if not offsets:
-            return True
+        owner's offset backwards. An offset not above the one this member last committed
+        for the partition is skipped as already done. Returns True when every offset asked
+        for (the kept ones included) is committed; False (logged) when some were skipped as
+        not assigned or the commit was refused (group rebalanced, membership lost,
+        coordinator timeout, broker unreachable). Refused offsets are kept and sent again
+        with the next `commit()` or `poll()` while their partition stays assigned. On False
+        nothing is lost: uncommitted records are redelivered at worst, and the inbox makes
+        that harmless."""
+        asked = dict(processed) if isinstance(processed, Mapping) else next_offsets(processed)
         assigned = self.assignment()
-        stale = sorted(tp for tp in offsets if tp not in assigned)
+        with self._lock:
+            offsets = dict(self._pending)
+            for tp, offset in asked.items():
+                offsets[tp] = max(offset, offsets.get(tp, offset))
+            stale = sorted(tp for tp in offsets if tp not in assigned)
+            request = {
+                tp: offset
+                for tp, offset in offsets.items()
+                if tp in assigned and offset > self._committed.get(tp, -1)
+            }
+            for tp in stale:
+                self._pending.pop(tp, None)
+            for tp in [tp for tp, o in self._pending.items() if o <= self._committed.get(tp, -1)]:
+                del self._pending[tp]
         if stale:
             log.info(
                 "not committing %s: no longer assigned, the new owner re-reads them",
                 ", ".join(f"{tp} {offsets[tp]}" for tp in stale),
             )
+        if not request:
+            return not stale
         # OffsetAndMetadata has three fields in kafka-python 3.x: offset, metadata,
         # leader_epoch (-1: unknown, the broker skips the epoch check).
-        request = {
+        wire = {
             TopicPartition(tp.topic, tp.partition): OffsetAndMetadata(offset, "", -1)
-            for tp, offset in offsets.items()
-            if tp in assigned
+            for tp, offset in request.items()
         }
-        if not request:
-            return False
         try:
-            self._consumer.commit(request, timeout_ms=self._commit_timeout_ms)
+            self._consumer.commit(wire, timeout_ms=self._commit_timeout_ms)
         except _COMMIT_REFUSED as exc:
+            with self._lock:
+                # Kept only while still owned: the listener may have dropped some meanwhile.
+                owned = self.assignment()
+                self._pending.update((tp, o) for tp, o in request.items() if tp in owned)
             log.warning(
-                "commit of %s refused (%s: %s); those records will be redelivered",
-                _describe(request),
+                "commit of %s refused (%s: %s); kept for the next attempt",
+                _describe(wire),
                 type(exc).__name__,
                 exc,
             )
             return False
-        log.debug("committed %s", _describe(request))
+        with self._lock:
+            for tp, offset in request.items():
+                if offset > self._committed.get(tp, -1):
+                    self._committed[tp] = offset
+                if self._pending.get(tp, offset) <= offset:
+                    self._pending.pop(tp, None)
+        log.debug("committed %s", _describe(wire))
         return not stale
+
+    def pending_offsets(self) -> dict[PartitionId, int]:
+        """Offsets a refused commit left, per partition, still to be committed."""
+        with self._lock:
+            return dict(self._pending)
 
     def assignment(self) -> frozenset[PartitionId]:
         """The partitions this member owns now (empty before the first join completes)."""
@@ -217,13 +266,30 @@ class KafkaSource:
 
     def close(self, timeout_ms: int = 5_000) -> None:
         """Gives the partitions up (the revoke callback runs) and leaves the group, so they
-        move to other members at once. Commits nothing: commit first. Idempotent."""
+        move to other members at once. Commits nothing new (commit first), but tries once
+        more the offsets a refused commit left. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.pending_offsets():
+            self.commit({})
         self._consumer.close(autocommit=False, timeout_ms=timeout_ms)
 
     def _partitions_left(self, partitions: Iterable[Any], lost: bool) -> None:
         gone = frozenset(PartitionId(tp.topic, tp.partition) for tp in partitions)
         if not gone:
             return
+        with self._lock:
+            dropped = sorted(tp for tp in gone if tp in self._pending)
+            for tp in gone:
+                self._pending.pop(tp, None)
+                self._committed.pop(tp, None)
+        if dropped:
+            log.info(
+                "dropping the uncommitted offsets of %s: the new owner re-reads from the last"
+                " committed one",
+                ", ".join(map(str, dropped)),
+            )
         log.info(
             "partitions %s: %s", "lost" if lost else "revoked", ", ".join(map(str, sorted(gone)))
         )
@@ -234,6 +300,12 @@ class KafkaSource:
         added = list(partitions)
         if not added:
             return
+        with self._lock:
+            # A partition that comes back starts clean: while away, another member may have
+            # committed past what this one kept.
+            for tp in added:
+                self._pending.pop(PartitionId(tp.topic, tp.partition), None)
+                self._committed.pop(PartitionId(tp.topic, tp.partition), None)
         log.info("partitions assigned: %s", ", ".join(str(PartitionId(*tp)) for tp in added))
         if self._all_paused:
             # Runs on the IO thread during poll(); pause() only flags local state.
