@@ -94,23 +94,33 @@ def busy_transactions(world: World, worker: WorkerProcess) -> dict[int, object]:
     return {int(pid): started for pid, started in rows}
 
 
-def pause_mid_transaction(
-    world: World, workers: list[WorkerProcess], timeout_s: float = 20.0
+def pause_in_dwell(
+    world: World, workers: list[WorkerProcess], timeout_s: float = 30.0
 ) -> WorkerProcess:
-    """SIGSTOPs the first of `workers` caught while one of its transactions has written and
-    not yet committed (checked again after the stop: the pause really holds it open)."""
+    """SIGSTOPs the first of `workers` to log an injected `sleep` at `before-db-commit`:
+    it is then inside its batch's transaction, after the writes and before the commit.
+    Checked in `pg_stat_activity` before and after the stop: the pause holds it open."""
     import signal
 
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    prefix = "fault injected: sleep"
+    point = f" at {faults.BEFORE_DB_COMMIT} "
+
+    def dwelling() -> WorkerProcess | None:
         for worker in workers:
-            busy = busy_transactions(world, worker)
-            if not busy:
-                continue
-            worker.send(signal.SIGSTOP)
-            still = busy_transactions(world, worker)
-            if any(still.get(pid) == started for pid, started in busy.items()):
-                return worker
-            worker.send(signal.SIGCONT)
-        time.sleep(0.005)
-    raise AssertionError("never caught a worker inside a transaction")
+            for record in worker.log_records():
+                message = record.get("msg", "")
+                if message.startswith(prefix) and point in message:
+                    return worker
+        return None
+
+    wait_for("a worker dwelling before its commit", lambda: dwelling() is not None, timeout_s)
+    worker = dwelling()
+    assert worker is not None
+    busy = busy_transactions(world, worker)
+    assert busy, "the dwelling worker has no writing transaction open"
+    worker.send(signal.SIGSTOP)
+    still = busy_transactions(world, worker)
+    assert any(still.get(pid) == started for pid, started in busy.items()), (
+        "the transaction ended before the pause"
+    )
+    return worker
