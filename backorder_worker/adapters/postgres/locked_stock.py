@@ -63,12 +63,11 @@ class LockedStock:
         self._positions.update(by_sku)
         self._loaded |= new
         for supply in stock.supplies_of(conn, new):
-            self._supplies[supply.supply_id] = supply
-        for supply_id, kept in self._upserts.items():  # upserts made before the load
-            if kept.sku in self._loaded:
+            if supply.supply_id not in self._upserts:  # else the kept upsert is newer
+                self._supplies[supply.supply_id] = supply
+        for supply_id, kept in self._upserts.items():
+            if kept.sku in new:  # kept before its SKU was loaded: nothing drew from it since
                 self._supplies[supply_id] = kept
-            else:  # it moves to a SKU not loaded
-                self._supplies.pop(supply_id, None)
 
     def has(self, skus: Iterable[str]) -> bool:
         return all(sku in self._loaded for sku in skus)

@@ -129,3 +129,25 @@ def test_listings_of_locked_skus_are_read_once_and_follow_this_transactions_writ
         assert store.listings(["NONE"]) == {
             ("NONE", None): Listing("NONE", OutOfStockBehaviour.PREORDER)
         }
+
+
+def test_a_promise_from_a_supply_saved_here_survives_loading_more_skus(
+    uow: PostgresUnitOfWork,
+) -> None:
+    s1 = shipment("S-1", ("KTP2", 4))
+    with uow() as store:
+        set_up_catalog(store)
+        store.record(waiting(s1, NOW), NOW)
+
+    with uow() as store:
+        store.lock_skus(["KTP2"])
+        store.save_supply(supply("PO-1", "B", "KTP2", 5))  # kept, before KTP2 is read
+        (candidate,) = store.waiting_page(["KTP2"], FIFO, None, 10)
+        (decision,) = decide(store, [candidate])
+        store.record(decision, NOW)  # promises 4 of PO-1
+        store.lock_skus(["KTP"])
+        store.current_stock(["KTP"])  # loads KTP: PO-1 must keep its promise
+        assert store.supplies(["KTP2"]) == [supply("PO-1", "B", "KTP2", 5, promised=4)]
+
+    with uow() as store:
+        assert store.supply("PO-1") == supply("PO-1", "B", "KTP2", 5, promised=4)
