@@ -4,25 +4,27 @@ Once a transaction holds a SKU's advisory lock (``locks.py``), nobody else chang
 SKU's stock positions or supplies until it commits: every writer of them takes the lock
 first. So the first read of a locked SKU loads its positions and supplies once, for every
 locked SKU not loaded yet (one statement each), and every later read of it in the
-transaction is answered from memory. The transaction's own writes keep the copy current:
+transaction is answered from memory. The transaction's own writes keep the copy current
+and are written together at the next flush, before the kept decisions:
 
-- position changes are kept as *deltas* (an absolute level becomes ``level - free``, from
-  the copy) and written in one upsert at the next flush. Deltas commute, so they may be
-  written before the decisions' guarded draws that came between them: the intermediate
-  value is then the final one plus the draws, never below what the draws need;
-- supply upserts are kept whole and written before the decisions' guarded promises. An
-  upsert of a supply that a kept decision promises from flushes first (``needs_flush``),
+- a changed position of a loaded SKU is written as its absolute value *plus the units kept
+  decisions draw from it*: their guarded draws (``stock.apply_draws``), written next, take
+  those units off again, so the database never holds a negative intermediate value and
+  still refuses an oversell;
+- units added to a SKU not loaded (a stow nobody waits for) are written as an addition;
+- supply upserts are kept whole and written before the kept decisions' guarded promises.
+  An upsert of a supply that a kept decision promises from flushes first (``needs_flush``),
   so a kept upsert never already counts a kept promise;
-- a recorded release's draws lower the copy at once (``drawn``); the decision's own guarded
-  updates (``stock.apply_draws``) write them, and the database still refuses an oversell.
+- a recorded release's draws lower the copy at once (``drawn``).
 
 Reads of SKUs this transaction does not hold locked go to Postgres, after a flush.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -32,18 +34,14 @@ from backorder_worker.domain.inventory import Draw, StockKey, Supply
 from backorder_worker.service_layer.ports import StockPosition
 
 
-@dataclass(slots=True)
-class _Change:
-    delta: int = 0
-    level_as_of: datetime | None = None
-
-
 class LockedStock:
     def __init__(self) -> None:
         self._loaded: set[str] = set()
         self._positions: dict[str, dict[str, StockPosition]] = {}  # sku -> location -> position
         self._supplies: dict[str, Supply] = {}  # of loaded SKUs, by supply id
-        self._changes: dict[StockKey, _Change] = {}
+        self._changed: set[StockKey] = set()  # positions of loaded SKUs to write
+        self._drawn: Counter[StockKey] = Counter()  # units kept decisions draw, by position
+        self._added: Counter[StockKey] = Counter()  # units added to SKUs not loaded
         self._upserts: dict[str, Supply] = {}
         self._promising: set[str] = set()  # supply ids a kept decision promises from
 
@@ -57,11 +55,10 @@ class LockedStock:
         by_sku: dict[str, dict[str, StockPosition]] = {sku: {} for sku in new}
         for position in stock.positions_of(conn, new):
             by_sku[position.sku][position.location_id] = position
-        for key, change in self._changes.items():  # blind additions made before the load
-            if key[1] in new:
-                self._apply(by_sku[key[1]], key, change.delta, None)
         self._positions.update(by_sku)
         self._loaded |= new
+        for key in [key for key in self._added if key[1] in new]:  # added before the load
+            self._change(key, self._added.pop(key), None)
         for supply in stock.supplies_of(conn, new):
             if supply.supply_id not in self._upserts:  # else the kept upsert is newer
                 self._supplies[supply.supply_id] = supply
@@ -97,22 +94,17 @@ class LockedStock:
     def add(self, location_id: str, sku: str, units: int) -> int:
         """Adds units (the SKU need not be loaded); returns the free units before, or 0
         when the SKU is not loaded (the caller did not ask)."""
-        change = self._changes.setdefault((location_id, sku), _Change())
-        change.delta += units
         if sku not in self._loaded:
+            self._added[(location_id, sku)] += units
             return 0
         before = self.position(location_id, sku).free
-        self._apply(self._positions[sku], (location_id, sku), units, None)
+        self._change((location_id, sku), units, None)
         return before
 
     def set(self, location_id: str, sku: str, free: int, level_as_of: datetime | None) -> None:
         """Sets a loaded SKU's free units (and the as_of of the level they came from)."""
         delta = free - self.position(location_id, sku).free
-        change = self._changes.setdefault((location_id, sku), _Change())
-        change.delta += delta
-        if level_as_of is not None:
-            change.level_as_of = level_as_of
-        self._apply(self._positions[sku], (location_id, sku), delta, level_as_of)
+        self._change((location_id, sku), delta, level_as_of)
 
     def needs_flush(self, supply: Supply) -> bool:
         """Whether the kept decisions must be written before this supply's upsert."""
@@ -130,9 +122,10 @@ class LockedStock:
         """A recorded release took these units (its decision writes them)."""
         for draw in draws:
             if draw.supply_id is None:
+                key = (draw.location_id, draw.sku)
                 if draw.sku in self._loaded:
-                    key = (draw.location_id, draw.sku)
-                    self._apply(self._positions[draw.sku], key, -draw.quantity, None)
+                    self._drawn[key] += draw.quantity
+                    self._move(key, -draw.quantity, None)
                 continue
             self._promising.add(draw.supply_id)
             supply = self._supplies.get(draw.supply_id)
@@ -141,26 +134,30 @@ class LockedStock:
                 self._supplies[draw.supply_id] = replace(supply, promised=promised)
 
     def has_changes(self) -> bool:
-        return bool(self._changes or self._upserts)
+        return bool(self._changed or self._added or self._upserts)
 
     def write(self, conn: sa.Connection) -> None:
-        """Writes the kept position deltas and supply upserts (before the decisions)."""
-        changes, self._changes = self._changes, {}
-        upserts, self._upserts = self._upserts, {}
-        stock.change_positions(conn, {key: (c.delta, c.level_as_of) for key, c in changes.items()})
-        stock.save_supplies(conn, list(upserts.values()))
+        """Writes the kept position changes and supply upserts (before the decisions)."""
+        levels = {
+            key: (self.position(*key).free + self._drawn[key], self.position(*key).level_as_of)
+            for key in self._changed
+        }
+        added, upserts = dict(self._added), list(self._upserts.values())
+        self._changed, self._added, self._upserts = set(), Counter(), {}
+        stock.set_positions(conn, levels)
+        stock.add_to_positions(conn, added)
+        stock.save_supplies(conn, upserts)
 
     def decisions_written(self) -> None:
+        self._drawn.clear()
         self._promising.clear()
 
-    @staticmethod
-    def _apply(
-        positions: dict[str, StockPosition],
-        key: StockKey,
-        delta: int,
-        level_as_of: datetime | None,
-    ) -> None:
+    def _change(self, key: StockKey, delta: int, level_as_of: datetime | None) -> None:
+        self._changed.add(key)
+        self._move(key, delta, level_as_of)
+
+    def _move(self, key: StockKey, delta: int, level_as_of: datetime | None) -> None:
         location_id, sku = key
-        old = positions.get(location_id) or StockPosition(location_id, sku, 0)
+        old = self.position(location_id, sku)
         as_of = level_as_of if level_as_of is not None else old.level_as_of
-        positions[location_id] = StockPosition(location_id, sku, old.free + delta, as_of)
+        self._positions[sku][location_id] = StockPosition(location_id, sku, old.free + delta, as_of)

@@ -49,29 +49,39 @@ def add_free_stock(conn: sa.Connection, location_id: str, sku: str, units: int) 
     return int(after) - units
 
 
-def change_positions(
-    conn: sa.Connection, changes: Mapping[StockKey, tuple[int, datetime | None]]
+_POSITION = insert(stock_positions)
+_SET_POSITION = _POSITION.on_conflict_do_update(
+    index_elements=[stock_positions.c.location_id, stock_positions.c.sku],
+    set_={"free": _POSITION.excluded.free, "level_as_of": _POSITION.excluded.level_as_of},
+)
+_ADD_TO_POSITION = _POSITION.on_conflict_do_update(
+    index_elements=[stock_positions.c.location_id, stock_positions.c.sku],
+    set_={"free": stock_positions.c.free + _POSITION.excluded.free},
+)
+
+
+def set_positions(
+    conn: sa.Connection, levels: Mapping[StockKey, tuple[int, datetime | None]]
 ) -> None:
-    """Adds each (delta, level_as_of) to its position in one pipelined upsert (created at
-    the delta if new; ``level_as_of`` kept when None). Keys in order: a stable row-lock
-    order. An executemany, so the statement is compiled once, not once per row count."""
-    if not changes:
-        return
+    """Sets each position's (free, level_as_of), creating it if new: one pipelined
+    executemany, keys in order (a stable row-lock order). Only for SKUs the caller holds
+    locked: what it read is then still what is there."""
     rows = [
-        {"location_id": loc, "sku": sku, "free": delta, "level_as_of": as_of}
-        for (loc, sku), (delta, as_of) in sorted(changes.items())
+        {"location_id": loc, "sku": sku, "free": free, "level_as_of": as_of}
+        for (loc, sku), (free, as_of) in sorted(levels.items())
     ]
-    statement = insert(stock_positions)
-    upsert = statement.on_conflict_do_update(
-        index_elements=[stock_positions.c.location_id, stock_positions.c.sku],
-        set_={
-            "free": stock_positions.c.free + statement.excluded.free,
-            "level_as_of": sa.func.coalesce(
-                statement.excluded.level_as_of, stock_positions.c.level_as_of
-            ),
-        },
-    )
-    conn.execute(upsert, rows)
+    if rows:
+        conn.execute(_SET_POSITION, rows)
+
+
+def add_to_positions(conn: sa.Connection, units: Mapping[StockKey, int]) -> None:
+    """Adds units to each position (created at them if new), without reading it."""
+    rows = [
+        {"location_id": loc, "sku": sku, "free": n, "level_as_of": None}
+        for (loc, sku), n in sorted(units.items())
+    ]
+    if rows:
+        conn.execute(_ADD_TO_POSITION, rows)
 
 
 def positions_of(conn: sa.Connection, skus: Iterable[str]) -> list[StockPosition]:
