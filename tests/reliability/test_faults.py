@@ -528,6 +528,10 @@ def test_an_offset_commit_while_the_broker_is_down_is_retried_not_fatal(
     figures.add("offset commit during a broker outage", verdict, verdict.quiet_at - restarted_at)
     if exited is not None:
         raise WorkerExitedOnBrokerOutage(f"the worker exited with status {exited}")
+    messages = [r.get("msg", "") for r in worker.log_records()]
+    if any(m.startswith("commit of ") and "refused" in m for m in messages):
+        # The lag drained (check), and through the retry of what the refusal left.
+        assert any(m.endswith(", kept from a refused commit") for m in messages)
 
 
 def kill_broker_under_a_commit(

@@ -183,6 +183,7 @@ class KafkaSource:
                 self._pending.pop(tp, None)
             for tp in [tp for tp, o in self._pending.items() if o <= self._committed.get(tp, -1)]:
                 del self._pending[tp]
+            retried = sorted(tp for tp in request if tp in self._pending)
         if stale:
             log.info(
                 "not committing %s: no longer assigned, the new owner re-reads them",
@@ -216,6 +217,11 @@ class KafkaSource:
                     self._committed[tp] = offset
                 if self._pending.get(tp, offset) <= offset:
                     self._pending.pop(tp, None)
+        if retried:
+            log.info(
+                "committed %s, kept from a refused commit",
+                ", ".join(f"{tp} {request[tp]}" for tp in retried),
+            )
         log.debug("committed %s", _describe(wire))
         return not stale
 
