@@ -13,12 +13,12 @@ they change (and before commit). The guards of ``decisions.py`` hold in bulk too
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from backorder_worker.adapters.postgres.decisions import (
     child_row,
@@ -29,7 +29,7 @@ from backorder_worker.adapters.postgres.decisions import (
     split_off_row,
     unroutable_values,
 )
-from backorder_worker.adapters.postgres.rows import shipment_values, text_array
+from backorder_worker.adapters.postgres.rows import shipment_values, text_array, unnested
 from backorder_worker.adapters.postgres.stock import apply_draws
 from backorder_worker.adapters.postgres.tables import shipment_history, shipments, waiting_skus
 from backorder_worker.domain.inventory import Draw
@@ -46,6 +46,33 @@ _MAY_WAIT = (ShipmentState.WAITING.value, ShipmentState.UNROUTABLE.value)
 
 
 Timed = tuple[Decision, datetime]  # a decision and the ``now`` it was made at
+
+_TZ = sa.DateTime(timezone=True)
+_RELEASED_COLUMNS = ("state", "location_id", "expected_date", "backordered_at", "updated_at")
+_RELEASED = unnested(
+    "released",
+    r_shipment_id=sa.Text(),
+    r_state=sa.Text(),
+    r_location_id=sa.Text(),
+    r_expected_date=sa.Date(),
+    r_lines=sa.Text(),
+    r_backordered_at=_TZ,
+    r_updated_at=_TZ,
+)
+# Every waited-for parent of a flush in one statement: rows that are no longer WAITING
+# are left alone and missing from what it returns (I2).
+_RELEASE_WAITING = (
+    sa.update(shipments)
+    .where(
+        shipments.c.shipment_id == _RELEASED.c.r_shipment_id,
+        shipments.c.state == ShipmentState.WAITING.value,
+    )
+    .values(
+        {name: _RELEASED.c[f"r_{name}"] for name in _RELEASED_COLUMNS}
+        | {"lines": sa.cast(_RELEASED.c.r_lines, JSONB)}
+    )
+    .returning(shipments.c.shipment_id)
+)
 
 
 def write_decisions(conn: sa.Connection, decisions: Sequence[Timed]) -> None:
@@ -64,18 +91,11 @@ def write_decisions(conn: sa.Connection, decisions: Sequence[Timed]) -> None:
 def _write_released(conn: sa.Connection, released: list[tuple[ShipmentReleased, datetime]]) -> None:
     waited = [(d, now) for d, now in released if d.backordered_at is not None]
     if waited:
-        params = [
-            {"b_id": d.parent.shipment_id, **_prefixed(released_state(d, now))} for d, now in waited
-        ]
-        update = (
-            sa.update(shipments)
-            .where(
-                shipments.c.shipment_id == sa.bindparam("b_id"),
-                shipments.c.state == ShipmentState.WAITING.value,
-            )
-            .values({name: sa.bindparam(f"b_{name}") for name in released_state(*waited[0])})
-        )
-        if conn.execute(update, params).rowcount != len(params):
+        states = [(d.parent.shipment_id, released_state(d, now)) for d, now in waited]
+        params = {f"r_{name}": [state[name] for _, state in states] for name in _RELEASED_COLUMNS}
+        params["r_lines"] = [json.dumps(state["lines"]) for _, state in states]
+        params["r_shipment_id"] = [shipment_id for shipment_id, _ in states]
+        if len(conn.execute(_RELEASE_WAITING, params).all()) != len(states):
             raise ConcurrentRelease(", ".join(d.parent.shipment_id for d, _ in waited))
     arrived = [(d, now) for d, now in released if d.backordered_at is None]
     if arrived:
@@ -160,10 +180,6 @@ def _leave_waiting_room(conn: sa.Connection, shipment_ids: list[str]) -> None:
                 waiting_skus.c.shipment_id == sa.any_(text_array(shipment_ids))
             )
         )
-
-
-def _prefixed(values: dict[str, Any]) -> dict[str, Any]:
-    return {f"b_{name}": value for name, value in values.items()}
 
 
 def _receivers(decision: ShipmentReleased) -> list[tuple[Draw, str]]:

@@ -39,6 +39,13 @@ def text_array(values: Iterable[str]) -> sa.BindParameter[Any]:
     return sa.bindparam(None, distinct, type_=ARRAY(sa.Text), unique=True)
 
 
+def unnested(name: str, **columns: sa.types.TypeEngine[Any]) -> Any:
+    """A table of parallel array parameters, one per column: one statement text, and one
+    plan, whatever the number of rows (a VALUES list is compiled and planned anew)."""
+    arrays = [sa.bindparam(column, type_=ARRAY(kind)) for column, kind in columns.items()]
+    return sa.func.unnest(*arrays).table_valued(*columns).render_derived(name)
+
+
 def utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(UTC)
 

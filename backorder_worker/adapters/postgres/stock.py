@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import insert
 
-from backorder_worker.adapters.postgres.rows import supply_from_row, text_array, utc
+from backorder_worker.adapters.postgres.rows import supply_from_row, text_array, unnested, utc
 from backorder_worker.adapters.postgres.tables import allocations, stock_positions, supplies
 from backorder_worker.domain.inventory import Draw, StockKey, Supply
 from backorder_worker.service_layer.ports import StockPosition
@@ -240,14 +239,7 @@ def apply_draws(conn: sa.Connection, draws: Sequence[tuple[Draw, str]], now: dat
     )
 
 
-def _unnested(name: str, **columns: sa.types.TypeEngine[Any]) -> Any:
-    """A table of parallel array parameters, one per column: one statement text, and one
-    plan, whatever the number of rows (a VALUES list is compiled and planned anew)."""
-    arrays = [sa.bindparam(column, type_=ARRAY(kind)) for column, kind in columns.items()]
-    return sa.func.unnest(*arrays).table_valued(*columns).render_derived(name)
-
-
-_TAKEN = _unnested("taken", t_location_id=sa.Text(), t_sku=sa.Text(), t_quantity=sa.Integer())
+_TAKEN = unnested("taken", t_location_id=sa.Text(), t_sku=sa.Text(), t_quantity=sa.Integer())
 _TAKE_CURRENT = (
     sa.update(stock_positions)
     .where(
@@ -258,7 +250,7 @@ _TAKE_CURRENT = (
     .values(free=stock_positions.c.free - _TAKEN.c.t_quantity)
     .returning(stock_positions.c.location_id, stock_positions.c.sku)
 )
-_PROMISED = _unnested("promised", p_supply_id=sa.Text(), p_quantity=sa.Integer())
+_PROMISED = unnested("promised", p_supply_id=sa.Text(), p_quantity=sa.Integer())
 _PROMISE_FUTURE = (
     sa.update(supplies)
     .where(
