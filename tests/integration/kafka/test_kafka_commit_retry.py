@@ -2,9 +2,11 @@
 
 The member has read past the records whose commit was refused, so nothing would bring their
 offsets back: without a retry, a partition that gets no later record shows a lag for work
-that is done until the next rebalance. Here the broker becomes unreachable through a proxy
-(`CutProxy`) for the commit only, short of the session timeout, so the membership survives
-and only a retry can move the group's committed offset.
+that is done until the next rebalance. In the first test the broker becomes unreachable
+through a proxy (`CutProxy`) for the commit only, well inside the session timeout, so the
+membership survives and only a retry can move the group's committed offset. The others
+check what must not be retried: offsets of partitions the member lost, and offsets that
+would move a committed one backwards.
 """
 
 from __future__ import annotations
