@@ -36,6 +36,7 @@ from backorder_worker.service_layer.ports import (
     ConcurrentRelease,
     DeadLetter,
     OrderKey,
+    ReadAhead,
     ShipmentRecord,
     ShipmentState,
     StockPosition,
@@ -70,6 +71,9 @@ class FakeStore:
             self.state.inbox[event_id] = digest
             return Claim.NEW
         return Claim.DUPLICATE if seen == digest else Claim.CONFLICT
+
+    def read_ahead(self, ahead: ReadAhead) -> None:
+        pass  # everything is in memory already
 
     def claim_events(self, claims: Sequence[tuple[str, str, str]]) -> None:
         for event_id, _, digest in claims:

@@ -6,8 +6,10 @@ The processing order for a batch:
    error (it is never retried: the same bytes would fail the same way);
 2. open one Postgres transaction for the whole batch; claim every event id in the inbox
    at once (a seen id has no effect), lock every SKU the batch names, in one order,
-   learn which of them anybody waits for and read their listings — four statements for
-   the batch; the stock of the locked SKUs is then read once, at its first use;
+   learn which of them anybody waits for, and read ahead their listings, the first
+   waiting-room page of each SKU the batch raises and the shipments and supplies it
+   looks up — a few statements for the batch; the stock of the locked SKUs is then
+   read once, at its first use;
 3. apply each event in order: the core's decisions, the state, the outbox rows. A rejected
    event (an unknown shipment, a reused id) gives its claim back and becomes a dead letter
    in the same transaction. An event whose handler fails with a non-transient error (a
@@ -52,6 +54,7 @@ from backorder_worker.service_layer.commands import Envelope, StowStock, skus_of
 from backorder_worker.service_layer.handlers import handle
 from backorder_worker.service_layer.ports import DeadLetter, Store, UnitOfWork
 from backorder_worker.service_layer.results import Applied, Duplicate, Outcome, Rejected
+from backorder_worker.service_layer.rounds import read_ahead_for
 from backorder_worker.wire import InvalidMessage, decode_event
 
 log = logging.getLogger(__name__)
@@ -135,6 +138,8 @@ class BatchProcessor:
             # SKUs somebody waits for, and those of every event that is not a plain stow.
             others = (skus_of(e.command) for e in live if not isinstance(e.command, StowStock))
             store.listings(waited_for.union(*others))
+            commands = [e.command for e in live]
+            store.read_ahead(read_ahead_for(commands, waited_for, self.policy.release_order))
             for index, item in enumerate(decoded):
                 self._one(store, index, item, poisoned.get(index), result)
             result.outbox_ids = store.outbox_ids()

@@ -82,8 +82,23 @@ class DeadLetter:
     headers: tuple[tuple[str, bytes], ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ReadAhead:
+    """What a batch is about to ask for, so that a store may read it in a few statements
+    first. A hint: a store may ignore it, and every answer is the same either way."""
+
+    first_pages: frozenset[str] = frozenset()  # SKUs whose first waiting-room page is read
+    order: ReleaseOrder = ReleaseOrder.FIFO  # ... in this order
+    page_size: int = 0  # ... of at most this many shipments
+    shipment_ids: frozenset[str] = frozenset()  # shipments looked up (mostly unknown yet)
+    supply_ids: frozenset[str] = frozenset()  # supplies looked up by id
+
+
 class Store(Protocol):
     """One transaction's view of the truth (Postgres in production)."""
+
+    def read_ahead(self, ahead: ReadAhead) -> None:
+        """Reads ahead what the batch will ask for (``ReadAhead``); no other effect."""
 
     def claim_event(self, event_id: str, event_type: str, digest: str) -> Claim:
         """Records the event id in the inbox; says whether it is new. The row commits or

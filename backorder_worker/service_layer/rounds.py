@@ -19,10 +19,18 @@ from datetime import datetime
 
 from backorder_worker.domain.future_supply import pool_for
 from backorder_worker.domain.inventory import StockKey
-from backorder_worker.domain.model import Candidate, Catalog, ReleasePolicy
+from backorder_worker.domain.model import Candidate, Catalog, ReleaseOrder, ReleasePolicy
 from backorder_worker.domain.outcomes import Decision, Trigger
 from backorder_worker.domain.release import Floors, ReleaseRound, release_order_key
-from backorder_worker.service_layer.ports import OrderKey, Store
+from backorder_worker.service_layer.commands import (
+    AnnounceSupply,
+    Command,
+    CreateShipment,
+    ReportShortPick,
+    SetStockLevel,
+    StowStock,
+)
+from backorder_worker.service_layer.ports import OrderKey, ReadAhead, Store
 
 PAGE_SIZE = 500
 FIRST_PAGE = 32
@@ -106,6 +114,29 @@ def run_round(
     for candidate in arriving:
         decide(candidate)
     return decisions
+
+
+def read_ahead_for(
+    commands: Iterable[Command], waited_for: Iterable[str], order: ReleaseOrder
+) -> ReadAhead:
+    """What a batch of these commands will read one event at a time: the first page of the
+    waiting shipments of every SKU that a stock event raises and somebody waits for, the
+    shipments that intake and short picks look up, the supplies looked up by id."""
+    commands = list(commands)
+    raised = {c.sku for c in commands if isinstance(c, StowStock | SetStockLevel | AnnounceSupply)}
+    shipments = {c.shipment_id for c in commands if isinstance(c, CreateShipment | ReportShortPick)}
+    supplies = {
+        c.supply_id
+        for c in commands
+        if isinstance(c, StowStock | AnnounceSupply) and c.supply_id is not None
+    }
+    return ReadAhead(
+        first_pages=frozenset(raised & set(waited_for)),
+        order=order,
+        page_size=FIRST_PAGE,
+        shipment_ids=frozenset(shipments),
+        supply_ids=frozenset(supplies),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,13 @@ state change.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from backorder_worker.adapters.postgres.rows import record_from_row
+from backorder_worker.adapters.postgres.rows import record_from_row, text_array
 from backorder_worker.adapters.postgres.tables import shipment_history, shipments, waiting_skus
 from backorder_worker.domain.outcomes import Trigger
 from backorder_worker.service_layer.ports import ShipmentRecord, ShipmentState
@@ -24,6 +25,14 @@ def get(
     query = sa.select(shipments).where(shipments.c.shipment_id == shipment_id)
     row = conn.execute(query.with_for_update() if for_update else query).first()
     return None if row is None else record_from_row(row._mapping)
+
+
+def existing(conn: sa.Connection, shipment_ids: Iterable[str]) -> set[str]:
+    """Which of these shipments Postgres knows, in one statement."""
+    query = sa.select(shipments.c.shipment_id).where(
+        shipments.c.shipment_id == sa.any_(text_array(shipment_ids))
+    )
+    return set(conn.execute(query).scalars())
 
 
 def add_history(

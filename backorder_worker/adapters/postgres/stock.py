@@ -156,6 +156,14 @@ def supply(conn: sa.Connection, supply_id: str) -> Supply | None:
     return None if row is None else supply_from_row(row._mapping)
 
 
+def existing_supplies(conn: sa.Connection, supply_ids: Iterable[str]) -> set[str]:
+    """Which of these supplies Postgres knows, in one statement."""
+    query = sa.select(supplies.c.supply_id).where(
+        supplies.c.supply_id == sa.any_(text_array(supply_ids))
+    )
+    return set(conn.execute(query).scalars())
+
+
 def save_supply(conn: sa.Connection, supply: Supply) -> None:
     save_supplies(conn, [supply])
 

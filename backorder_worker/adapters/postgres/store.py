@@ -28,7 +28,11 @@ from backorder_worker.adapters.postgres.decision_batch import Timed, write_decis
 from backorder_worker.adapters.postgres.locked_stock import LockedStock
 from backorder_worker.adapters.postgres.locks import lock_keys, sku_lock_key
 from backorder_worker.adapters.postgres.tables import inbox
-from backorder_worker.adapters.postgres.waiting_room import skus_with_waiting, waiting_page
+from backorder_worker.adapters.postgres.waiting_room import (
+    first_pages,
+    skus_with_waiting,
+    waiting_page,
+)
 from backorder_worker.domain.inventory import StockKey, Supply
 from backorder_worker.domain.model import Candidate, Listing, Location, ReleaseOrder
 from backorder_worker.domain.outcomes import (
@@ -42,6 +46,7 @@ from backorder_worker.service_layer.ports import (
     Claim,
     DeadLetter,
     OrderKey,
+    ReadAhead,
     ShipmentRecord,
     StockPosition,
 )
@@ -64,6 +69,26 @@ class PostgresStore:
         self._pending_ids: set[str] = set()  # shipment rows the kept decisions write
         self._pending_skus: set[str] = set()  # SKUs of those shipments (the waiting room)
         self._pending_draws = False  # a kept decision draws stock
+        self._ahead = ReadAhead()
+        self._first_pages: dict[str, list[Candidate]] = {}  # read ahead, until touched
+        self._unknown_shipments: set[str] = set()  # read ahead: not in Postgres
+        self._unknown_supplies: set[str] = set()
+
+    def read_ahead(self, ahead: ReadAhead) -> None:
+        self._ahead = ahead
+        if ahead.first_pages:
+            self.flush()
+            self._first_pages = first_pages(
+                self._conn, ahead.first_pages, ahead.order, ahead.page_size
+            )
+        if ahead.shipment_ids:
+            self._unknown_shipments = set(ahead.shipment_ids) - rooms.existing(
+                self._conn, ahead.shipment_ids
+            )
+        if ahead.supply_ids:
+            self._unknown_supplies = set(ahead.supply_ids) - stock.existing_supplies(
+                self._conn, ahead.supply_ids
+            )
 
     def claim_events(self, claims: Sequence[tuple[str, str, str]]) -> None:
         fresh: dict[str, tuple[str, str]] = {}
@@ -206,14 +231,15 @@ class PostgresStore:
 
     def supply(self, supply_id: str) -> Supply | None:
         known = self._stock.supply(supply_id)
-        if known is not None:
+        if known is not None or supply_id in self._unknown_supplies:
             return known
-        self._flush_stock()
+        # Not kept here, so no kept write changes it: Postgres has it as it is.
         return stock.supply(self._conn, supply_id)
 
     def save_supply(self, supply: Supply) -> None:
         if self._stock.needs_flush(supply):
             self.flush()
+        self._unknown_supplies.discard(supply.supply_id)
         self._stock.save_supply(supply)
 
     def supplies(self, skus: Iterable[str]) -> list[Supply]:
@@ -224,6 +250,8 @@ class PostgresStore:
         return stock.supplies_with_free_units(self._conn, wanted)
 
     def shipment(self, shipment_id: str) -> ShipmentRecord | None:
+        if shipment_id in self._unknown_shipments:
+            return None
         self._flush_if_pending(shipment_id)
         return rooms.get(self._conn, shipment_id)
 
@@ -235,6 +263,10 @@ class PostgresStore:
         # what it kept since is behind that key (or a split-off remainder, which the
         # round's shrinking pool could not complete), so it reads around nothing.
         wanted = None if skus is None else set(skus)
+        if after is None and wanted is not None and len(wanted) == 1:
+            ahead = self._first_pages.get(next(iter(wanted)))
+            if ahead is not None and order is self._ahead.order and limit <= self._ahead.page_size:
+                return ahead[:limit]
         if wanted is None or (after is None and wanted & self._pending_skus):
             self.flush()
         return waiting_page(self._conn, wanted, order, after, limit)
@@ -252,7 +284,9 @@ class PostgresStore:
     def record(self, decision: Decision, now: datetime) -> None:
         out = encode_decision(decision, now, self._topics, self._source)  # fails before writes
         self._pending_decisions.append((decision, now))
-        self._pending_ids.update(_rows_written(decision))
+        written = _rows_written(decision)
+        self._pending_ids |= written
+        self._unknown_shipments -= written
         if isinstance(decision, ShipmentReleased):
             self._pending_skus |= decision.parent.skus
             if decision.split_off is not None:
@@ -261,11 +295,14 @@ class PostgresStore:
             self._stock.drawn(decision.draws)
         else:
             self._pending_skus |= decision.shipment.skus
+        for sku in self._pending_skus & self._first_pages.keys():  # those pages changed
+            del self._first_pages[sku]
         if isinstance(decision, ShipmentUnroutable) and decision.state is WaitState.WAITING:
             self._demand.update(dict.fromkeys(decision.shipment.skus, True))
         self._queue(out.topic, out.key, out.value, out.headers, out.event_id)
 
     def cancel(self, shipment_id: str, trigger: Trigger, now: datetime) -> ShipmentRecord | None:
+        self._first_pages.clear()  # it may leave any of them
         self._flush_if_pending(shipment_id)
         return rooms.cancel(self._conn, shipment_id, trigger, now)
 

@@ -20,6 +20,7 @@ from backorder_worker.service_layer.ports import (
     Claim,
     DeadLetter,
     OrderKey,
+    ReadAhead,
     ShipmentRecord,
     StockPosition,
     Store,
@@ -72,6 +73,9 @@ class CachingStore:
         self.cache.clear_local()  # even before commit: this process stops serving the old entry
 
     # Everything else is the wrapped transaction's business.
+
+    def read_ahead(self, ahead: ReadAhead) -> None:
+        self.store.read_ahead(ahead)
 
     def claim_event(self, event_id: str, event_type: str, digest: str) -> Claim:
         return self.store.claim_event(event_id, event_type, digest)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.domain.model import Listing, OutOfStockBehaviour, ReleaseOrder
 from backorder_worker.domain.outcomes import ShipmentReleased
-from backorder_worker.service_layer.ports import StockPosition
+from backorder_worker.service_layer.ports import ReadAhead, StockPosition
 from tests.integration.postgres.world import NOW, decide, set_up_catalog, shipment, supply, waiting
 
 FIFO = ReleaseOrder.FIFO
@@ -151,3 +152,41 @@ def test_a_promise_from_a_supply_saved_here_survives_loading_more_skus(
 
     with uow() as store:
         assert store.supply("PO-1") == supply("PO-1", "B", "KTP2", 5, promised=4)
+
+
+def test_what_a_batch_reads_ahead_answers_without_a_statement_until_it_changes(
+    uow: PostgresUnitOfWork, engine: sa.Engine
+) -> None:
+    s1, s2 = shipment("S-1", ("KTP", 1)), shipment("S-2", ("KTP", 1))
+    with uow() as store:
+        set_up_catalog(store)
+        store.record(waiting(s1, NOW), NOW)
+        store.record(waiting(s2, NOW + timedelta(minutes=1)), NOW)
+        store.save_supply(supply("PO-1", "A", "KTP", 3))
+
+    ahead = ReadAhead(
+        first_pages=frozenset({"KTP"}),
+        page_size=32,
+        shipment_ids=frozenset({"S-1", "S-NEW"}),
+        supply_ids=frozenset({"PO-1", "PO-NEW"}),
+    )
+    with uow() as store:
+        store.lock_skus(["KTP"])
+        store.read_ahead(ahead)
+        with counting_statements(engine) as statements:
+            page = store.waiting_page(["KTP"], FIFO, None, 32)
+            assert [c.shipment.shipment_id for c in page] == ["S-1", "S-2"]
+            assert store.shipment("S-NEW") is None
+            assert store.supply("PO-NEW") is None
+        assert statements == []
+        store.set_free_stock("A", "KTP", 1)
+        (decision,) = decide(store, page[:1])
+        store.record(decision, NOW)  # S-1 leaves the room: the page read ahead is stale
+        page = store.waiting_page(["KTP"], FIFO, None, 32)
+        assert [c.shipment.shipment_id for c in page] == ["S-2"]
+        store.record(waiting(shipment("S-NEW", ("KTP", 9)), NOW), NOW)
+        store.flush()
+        found = store.shipment("S-NEW")
+        assert found is not None and found.shipment.shipment_id == "S-NEW"
+        store.save_supply(supply("PO-NEW", "A", "KTP", 1))
+        assert store.supply("PO-NEW") == supply("PO-NEW", "A", "KTP", 1)

@@ -1,6 +1,7 @@
 """The transaction's copy of locked stock against a model: any sequence of locks, blind and
-answered additions, levels, supply upserts and releases reads, within the transaction and
-after commit, exactly as plain arithmetic on the same sequence says (hypothesis)."""
+answered additions, levels, supply upserts and releases (with pages and supplies read
+ahead or not) reads, within the transaction and after commit, exactly as plain
+arithmetic on the same sequence says (hypothesis)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from backorder_worker.adapters.postgres.tables import metadata
 from backorder_worker.domain.inventory import StockKey, Supply
 from backorder_worker.domain.model import ReleaseOrder
 from backorder_worker.domain.outcomes import ShipmentReleased
+from backorder_worker.service_layer.ports import ReadAhead
 from tests.integration.postgres.conftest import TOPICS
 from tests.integration.postgres.world import NOW, decide, set_up_catalog, shipment, waiting
 
@@ -134,9 +136,13 @@ def _check(store: PostgresStore, model: Model, sku_: str) -> None:
 @given(
     demand=st.lists(st.tuples(sku, st.integers(1, 3)), min_size=1, max_size=6),
     steps=st.lists(op, min_size=1, max_size=25),
+    ahead=st.booleans(),
 )
 def test_the_locked_stock_copy_reads_and_commits_what_the_model_says(
-    session_engine: sa.Engine, demand: list[tuple[str, int]], steps: list[tuple[object, ...]]
+    session_engine: sa.Engine,
+    demand: list[tuple[str, int]],
+    steps: list[tuple[object, ...]],
+    ahead: bool,
 ) -> None:
     _fresh(session_engine)
     uow = PostgresUnitOfWork(session_engine, TOPICS)
@@ -146,6 +152,10 @@ def test_the_locked_stock_copy_reads_and_commits_what_the_model_says(
             store.record(waiting(shipment(f"S-{n}", (wanted, quantity)), NOW), NOW)
     model = Model()
     with uow() as store:
+        if ahead:  # as a batch does: the pages and supplies its events will ask for
+            store.lock_skus(SKUS)
+            pages, ids = frozenset(SKUS), frozenset(SUPPLY_IDS)
+            store.read_ahead(ReadAhead(first_pages=pages, page_size=32, supply_ids=ids))
         for step in steps:
             _apply(store, model, step)
         for each in SKUS:
