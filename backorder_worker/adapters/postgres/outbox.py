@@ -10,6 +10,7 @@ not yet marked is published again; subscribers dedupe by the CloudEvents id.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,23 +33,50 @@ class Queued:
     event_id: str | None
 
 
+COPY_FROM = 200  # rows: from here on COPY beats an INSERT ... RETURNING of many pages
+
+_NEXT_IDS = sa.text(
+    "SELECT nextval(pg_get_serial_sequence('outbox', 'id')) FROM generate_series(1, :count)"
+)
+
+
 def queue(conn: sa.Connection, records: Sequence[Queued]) -> list[int]:
-    """Adds records to publish, in one statement; returns their ids in the same order
-    (ids grow in write order)."""
+    """Adds records to publish; returns their ids in the same order (ids grow in write
+    order). A few rows go in one INSERT; many (a burst's releases) take their ids from the
+    sequence first and go in by COPY, which costs a fraction of the parameters' parsing."""
     if not records:
         return []
+    if len(records) >= COPY_FROM:
+        return _copy(conn, records)
     rows = [
         {
             "event_id": r.event_id,
             "topic": r.topic,
             "key": r.key,
             "value": r.value,
-            "headers": [[name, base64.b64encode(raw).decode("ascii")] for name, raw in r.headers],
+            "headers": _headers_json(r.headers),
         }
         for r in records
     ]
     statement = sa.insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
     return [int(row_id) for row_id in conn.execute(statement, rows).scalars()]
+
+
+def _copy(conn: sa.Connection, records: Sequence[Queued]) -> list[int]:
+    ids = sorted(int(i) for i in conn.execute(_NEXT_IDS, {"count": len(records)}).scalars())
+    columns = "id, event_id, topic, key, value, headers"
+    driver = conn.connection.driver_connection  # psycopg's, in this transaction
+    assert driver is not None
+    cursor = driver.cursor()
+    with cursor.copy(f"COPY outbox ({columns}) FROM STDIN") as copy:
+        for row_id, r in zip(ids, records, strict=True):
+            headers = json.dumps(_headers_json(r.headers))
+            copy.write_row((row_id, r.event_id, r.topic, r.key, r.value, headers))
+    return ids
+
+
+def _headers_json(headers: Headers) -> list[list[str]]:
+    return [[name, base64.b64encode(raw).decode("ascii")] for name, raw in headers]
 
 
 class PostgresOutbox:

@@ -6,7 +6,7 @@ import time
 
 import sqlalchemy as sa
 
-from backorder_worker.adapters.postgres.outbox import PostgresOutbox
+from backorder_worker.adapters.postgres.outbox import COPY_FROM, PostgresOutbox
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.adapters.postgres.tables import outbox
 from backorder_worker.service_layer.ports import DeadLetter
@@ -74,3 +74,24 @@ def test_published_rows_are_purged_once_old_enough(
     assert relay_outbox.purge_published(older_than_s=3600) == 0
     assert relay_outbox.purge_published(older_than_s=0) == 1
     assert relay_outbox.backlog()[0] == 1
+
+
+def test_a_burst_of_rows_goes_in_with_ids_in_write_order_and_every_header_intact(
+    uow: PostgresUnitOfWork, relay_outbox: PostgresOutbox
+) -> None:
+    count = COPY_FROM + 50  # the COPY path
+    with uow() as store:
+        store.dead_letter(DeadLetter(None, b"before", "t", "m", "in", 0, 0))
+        store.outbox_ids()  # one row by INSERT first: the sequence must go on from it
+        for n in range(count):
+            headers = (("h", bytes([n % 256, 0, 255])),)
+            letter = DeadLetter(f"k{n}".encode(), f"v{n}".encode(), "t", "m", "in", 0, n, headers)
+            store.dead_letter(letter)
+        ids = store.outbox_ids()
+
+    assert len(ids) == count + 1 and ids == sorted(ids) and len(set(ids)) == len(ids)
+    rows = relay_outbox.rows(ids)
+    assert [row.value for row in rows] == [b"before"] + [f"v{n}".encode() for n in range(count)]
+    assert rows[-1].key == f"k{count - 1}".encode()
+    assert dict(rows[-1].headers)["h"] == bytes([(count - 1) % 256, 0, 255])
+    assert dict(rows[-1].headers)["source.offset"] == str(count - 1).encode()
