@@ -100,11 +100,14 @@ def latency(
     rate: float,
     seconds: float,
     timeout_s: float = 60.0,
+    tag: str = "",
 ) -> dict[str, Any]:
+    """Paced stows at ``rate``, each releasing a shipment of its own SKU; ``tag`` keeps a
+    second run's shipments and event ids apart from the first's."""
     count = max(20, int(rate * seconds))
-    skus = load_probes(stack.database_url, spec, "P", count)
+    skus = load_probes(stack.database_url, spec, f"P{tag}", count)
     events = [
-        stow(sku, 1, location_name(i % spec.locations), stack.topics, f"latency-{i}")
+        stow(sku, 1, location_name(i % spec.locations), stack.topics, f"latency{tag}-{i}")
         for i, sku in enumerate(skus)
     ]
     client = producer(stack.bootstrap, linger_ms=0)

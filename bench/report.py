@@ -40,6 +40,8 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
         "throughput_vs_commit_floor": _ratio(rate, commits),
         "waiting": results["spec"]["waiting"],
         "worker_rss_mb": results.get("worker_rss_mb"),
+        # not a target: p99 at half the rate the worker applied releases (see session.py)
+        "p99_unsaturated_ms": (results.get("latency_unsaturated") or {}).get("latency_p99_ms"),
     }
 
 

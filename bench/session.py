@@ -87,6 +87,16 @@ def first_worker(
             results["latency"] = profiled(
                 "latency", lambda: phases.latency(stack, spec, reader, rate, seconds)
             )
+            # The events above each release a shipment, which costs several mix events: at
+            # half the mix rate they may saturate the worker. The same at half the rate it
+            # applied them (its release capacity) shows the latency of an unsaturated one.
+            capacity = (results["latency"] or {}).get("applied_per_s")
+            if capacity:
+                results["latency_unsaturated"] = measured(
+                    results,
+                    "latency at half the release capacity",
+                    lambda: phases.latency(stack, spec, reader, capacity / 2, seconds, tag="U"),
+                )
         timeout = 120.0 if args.quick else 600.0
         results["burst"] = profiled("burst", lambda: phases.burst(stack, spec, reader, timeout))
     finally:
