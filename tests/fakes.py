@@ -130,6 +130,17 @@ class FakeStore:
         wanted = set(skus)
         return {k: p.free for k, p in self.state.stock.items() if k[1] in wanted}
 
+    def stock_totals(self, skus: Iterable[str]) -> dict[str, int]:
+        wanted = set(skus)
+        totals = dict.fromkeys(wanted, 0)
+        for (_, sku), position in self.state.stock.items():
+            if sku in wanted:
+                totals[sku] += position.free
+        for supply in self.state.supplies.values():
+            if supply.sku in wanted:
+                totals[supply.sku] += supply.free
+        return totals
+
     def skus_at(self, location_id: str) -> set[str]:
         stocked = {s for (loc, s), p in self.state.stock.items() if loc == location_id and p.free}
         return stocked | {
@@ -278,13 +289,14 @@ def _stub(after: OrderKey) -> Shipment:
 
 
 class FakeUnitOfWork:
-    def __init__(self) -> None:
+    def __init__(self, store_type: type[FakeStore] = FakeStore) -> None:
         self.state = State()
         self.commits = 0
+        self.store_type = store_type
 
     @contextmanager
     def __call__(self) -> Iterator[FakeStore]:
         working = copy.deepcopy(self.state)
-        yield FakeStore(working)
+        yield self.store_type(working)
         self.state = working
         self.commits += 1

@@ -150,6 +150,12 @@ class Store(Protocol):
     def current_stock(self, skus: Iterable[str]) -> dict[StockKey, int]:
         """Free current units of these SKUs at every location that has a position."""
 
+    def stock_totals(self, skus: Iterable[str]) -> dict[str, int]:
+        """Per SKU, free current units at every location plus free units of every supply,
+        usable or not: at least what a decision could draw. *Without locking*: for a SKU
+        this transaction does not hold locked, another may raise it right after. Use it
+        only to pass over what that raise will evaluate itself (``rounds.admit``)."""
+
     def skus_at(self, location_id: str) -> set[str]:
         """SKUs with free current units or free supply at the location."""
 

@@ -19,7 +19,13 @@ from datetime import datetime
 
 from backorder_worker.domain.future_supply import pool_for
 from backorder_worker.domain.inventory import StockKey
-from backorder_worker.domain.model import Candidate, Catalog, ReleaseOrder, ReleasePolicy
+from backorder_worker.domain.model import (
+    Candidate,
+    Catalog,
+    PartialRelease,
+    ReleaseOrder,
+    ReleasePolicy,
+)
 from backorder_worker.domain.outcomes import Decision, Trigger
 from backorder_worker.domain.release import Floors, ReleaseRound, release_order_key
 from backorder_worker.service_layer.commands import (
@@ -79,15 +85,24 @@ def run_round(
     arriving = sorted(intake, key=key)
     decisions: list[Decision] = []
 
-    def admit(page: Sequence[Candidate]) -> None:
-        """Locks and reads, once for a whole page, the SKUs its shipments add."""
+    def admit(page: Sequence[Candidate]) -> list[Candidate]:
+        """The page's shipments the round may decide, with the SKUs they add locked and
+        read, once for the whole page. A shipment that the round would pass over for being
+        short of a SKU the event did not raise is left out before its SKUs are locked:
+        their unlocked totals show it short, and should another transaction raise one of
+        them meanwhile, that transaction's own round evaluates the shipment (it waits for
+        the locks this one holds)."""
         new_skus = {sku for candidate in page for sku in candidate.shipment.skus} - known
-        if new_skus:
-            store.lock_skus(new_skus)
+        totals = store.stock_totals(new_skus) if new_skus and round_.floors else {}
+        admitted = [c for c in page if not _short_elsewhere(c, policy, totals)]
+        needed = {sku for candidate in admitted for sku in candidate.shipment.skus} - known
+        if needed:
+            store.lock_skus(needed)
             round_.extend(
-                store.listings(new_skus), store.current_stock(new_skus), store.supplies(new_skus)
+                store.listings(needed), store.current_stock(needed), store.supplies(needed)
             )
-            known.update(new_skus)
+            known.update(needed)
+        return admitted
 
     def decide(candidate: Candidate) -> None:
         for decision in round_.decide(candidate):
@@ -99,11 +114,12 @@ def run_round(
     size = min(FIRST_PAGE, page_size)  # most rounds end within a few shipments
     while wants_waiting and not round_.is_exhausted:
         page = store.waiting_page(scope.skus, policy.release_order, after, size)
-        admit(page)
+        admitted = {c.shipment.shipment_id for c in admit(page)}
         for candidate in page:
             while arriving and key(arriving[0]) < key(candidate):
                 decide(arriving.pop(0))
-            decide(candidate)
+            if candidate.shipment.shipment_id in admitted:
+                decide(candidate)
             if round_.is_exhausted and not arriving:
                 break
         if len(page) < size:
@@ -114,6 +130,19 @@ def run_round(
     for candidate in arriving:
         decide(candidate)
     return decisions
+
+
+def _short_elsewhere(candidate: Candidate, policy: ReleasePolicy, totals: dict[str, int]) -> bool:
+    """Short of a SKU with these totals (the SKUs the round has not read), where that
+    means the round passes it over: skipping allowed, and no partial release of it."""
+    if policy.partial_release is not PartialRelease.NONE and policy.allows_split(
+        candidate.shipment
+    ):
+        return False
+    need: dict[str, int] = {}
+    for line in candidate.shipment.lines:
+        need[line.sku] = need.get(line.sku, 0) + line.quantity
+    return any(sku in totals and totals[sku] < units for sku, units in need.items())
 
 
 def read_ahead_for(

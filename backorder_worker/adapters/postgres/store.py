@@ -225,6 +225,17 @@ class PostgresStore:
         self._flush_stock()
         return stock.current_stock(self._conn, wanted)
 
+    def stock_totals(self, skus: Iterable[str]) -> dict[str, int]:
+        wanted = set(skus)
+        held = {sku for sku in wanted & self._locked if self._stock.has([sku])}
+        totals = self._stock.totals(held)
+        rest = wanted - held
+        if rest:
+            totals |= stock.totals(self._conn, rest)
+            for sku, units in self._stock.added(rest).items():  # kept blind additions
+                totals[sku] += units
+        return totals
+
     def skus_at(self, location_id: str) -> set[str]:
         self._flush_stock()
         return stock.skus_at(self._conn, location_id)

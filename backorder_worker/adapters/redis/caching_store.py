@@ -109,6 +109,9 @@ class CachingStore:
     def current_stock(self, skus: Iterable[str]) -> dict[StockKey, int]:
         return self.store.current_stock(skus)
 
+    def stock_totals(self, skus: Iterable[str]) -> dict[str, int]:
+        return self.store.stock_totals(skus)
+
     def skus_at(self, location_id: str) -> set[str]:
         return self.store.skus_at(location_id)
 
