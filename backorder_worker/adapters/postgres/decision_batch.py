@@ -121,9 +121,8 @@ def _write_released(conn: sa.Connection, released: list[tuple[ShipmentReleased, 
             index_elements=[shipments.c.shipment_id]
         )
         conn.execute(statement, split_offs)
-    for now in sorted({now for _, now in released}):  # the ledger keeps each draw's time
-        draws = [(draw, to) for d, at in released if at == now for draw, to in _receivers(d)]
-        apply_draws(conn, draws, now)
+    # one guarded update for every draw of the flush; the ledger keeps each draw's time
+    apply_draws(conn, [(draw, to, at) for d, at in released for draw, to in _receivers(d)])
 
 
 def _write_reports(conn: sa.Connection, reports: list[tuple[ShipmentUnroutable, datetime]]) -> None:

@@ -26,7 +26,7 @@ def make_engine(
     """
     parsed = sa.make_url(url).set(drivername="postgresql+psycopg")
     options = str(parsed.query.get("options", ""))
-    return sa.create_engine(
+    engine = sa.create_engine(
         parsed.difference_update_query(["options"]),
         pool_size=pool_size,
         max_overflow=max_overflow,
@@ -38,3 +38,8 @@ def make_engine(
             "connect_timeout": 10,
         },
     )
+    # A flush inserts hundreds of rows per table. psycopg's executemany sends one INSERT
+    # per row (pipelined, yet one parse, bind and execute each on a busy server); with
+    # this SQLAlchemy sends multi-row pages instead, as its psycopg2 dialect does.
+    engine.dialect.use_insertmanyvalues_wo_returning = True
+    return engine

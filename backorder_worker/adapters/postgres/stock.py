@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, insert
@@ -58,7 +59,16 @@ _TOTALS = sa.union_all(
     .group_by(supplies.c.sku),
 )
 
-_POSITION = insert(stock_positions)
+_CHANGED = unnested(
+    "changed",
+    c_location_id=sa.Text(),
+    c_sku=sa.Text(),
+    c_free=sa.Integer(),
+    c_level_as_of=sa.DateTime(timezone=True),
+)
+_POSITION = insert(stock_positions).from_select(
+    ["location_id", "sku", "free", "level_as_of"], sa.select(_CHANGED)
+)
 _SET_POSITION = _POSITION.on_conflict_do_update(
     index_elements=[stock_positions.c.location_id, stock_positions.c.sku],
     set_={"free": _POSITION.excluded.free, "level_as_of": _POSITION.excluded.level_as_of},
@@ -72,25 +82,27 @@ _ADD_TO_POSITION = _POSITION.on_conflict_do_update(
 def set_positions(
     conn: sa.Connection, levels: Mapping[StockKey, tuple[int, datetime | None]]
 ) -> None:
-    """Sets each position's (free, level_as_of), creating it if new: one pipelined
-    executemany, keys in order (a stable row-lock order). Only for SKUs the caller holds
+    """Sets each position's (free, level_as_of), creating it if new: one statement over
+    arrays, keys in order (a stable row-lock order). Only for SKUs the caller holds
     locked: what it read is then still what is there."""
-    rows = [
-        {"location_id": loc, "sku": sku, "free": free, "level_as_of": as_of}
-        for (loc, sku), (free, as_of) in sorted(levels.items())
-    ]
-    if rows:
-        conn.execute(_SET_POSITION, rows)
+    if levels:
+        conn.execute(_SET_POSITION, _columns(sorted(levels.items())))
 
 
 def add_to_positions(conn: sa.Connection, units: Mapping[StockKey, int]) -> None:
     """Adds units to each position (created at them if new), without reading it."""
-    rows = [
-        {"location_id": loc, "sku": sku, "free": n, "level_as_of": None}
-        for (loc, sku), n in sorted(units.items())
-    ]
-    if rows:
-        conn.execute(_ADD_TO_POSITION, rows)
+    if units:
+        rows = [(key, (n, None)) for key, n in sorted(units.items())]
+        conn.execute(_ADD_TO_POSITION, _columns(rows))
+
+
+def _columns(rows: Sequence[tuple[StockKey, tuple[int, datetime | None]]]) -> dict[str, list[Any]]:
+    return {
+        "c_location_id": [loc for (loc, _), _ in rows],
+        "c_sku": [sku for (_, sku), _ in rows],
+        "c_free": [free for _, (free, _) in rows],
+        "c_level_as_of": [as_of for _, (_, as_of) in rows],
+    }
 
 
 def positions_of(conn: sa.Connection, skus: Iterable[str]) -> list[StockPosition]:
@@ -236,13 +248,14 @@ def supplies_with_free_units(conn: sa.Connection, skus: Iterable[str]) -> list[S
     return [supply_from_row(row) for row in rows.mappings()]
 
 
-def apply_draws(conn: sa.Connection, draws: Sequence[tuple[Draw, str]], now: datetime) -> None:
-    """Takes each (draw, shipment id) from stock or supply and writes the ledger."""
+def apply_draws(conn: sa.Connection, draws: Sequence[tuple[Draw, str, datetime]]) -> None:
+    """Takes each (draw, shipment id, at) from stock or supply and writes the ledger: one
+    guarded update per kind for all of them, whatever the number of decisions."""
     if not draws:
         return
     current: dict[StockKey, int] = defaultdict(int)
     future: dict[str, int] = defaultdict(int)
-    for draw, _ in draws:
+    for draw, _, _ in draws:
         if draw.supply_id is None:
             current[(draw.location_id, draw.sku)] += draw.quantity
         else:
@@ -260,9 +273,9 @@ def apply_draws(conn: sa.Connection, draws: Sequence[tuple[Draw, str]], now: dat
                 "quantity": draw.quantity,
                 "shipment_id": shipment_id,
                 "supply_id": draw.supply_id,
-                "at": now,
+                "at": at,
             }
-            for draw, shipment_id in draws
+            for draw, shipment_id, at in draws
         ],
     )
 

@@ -76,9 +76,12 @@ def test_draws_lower_stock_raise_promised_and_only_current_ones_count_as_assigne
         store.set_free_stock("A", "KTP", 10)
         store.save_supply(supply("PO-1", "A", "KTP", 10))
     with engine.begin() as conn:
-        apply_draws(conn, [(Draw("A", "KTP", 2), "S-1")], NOW - timedelta(hours=2))
-        apply_draws(conn, [(Draw("A", "KTP", 3), "S-2")], NOW)
-        apply_draws(conn, [(Draw("A", "KTP", 4, "PO-1", NOW.date()), "S-3")], NOW)
+        two_times = [
+            (Draw("A", "KTP", 2), "S-1", NOW - timedelta(hours=2)),
+            (Draw("A", "KTP", 3), "S-2", NOW),
+        ]
+        apply_draws(conn, two_times)  # one call, each draw at its own time in the ledger
+        apply_draws(conn, [(Draw("A", "KTP", 4, "PO-1", NOW.date()), "S-3", NOW)])
 
     with uow() as store:
         assert store.assigned_since("A", "KTP", NOW - timedelta(hours=1)) == 3
