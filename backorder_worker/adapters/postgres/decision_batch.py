@@ -29,7 +29,12 @@ from backorder_worker.adapters.postgres.decisions import (
     split_off_row,
     unroutable_values,
 )
-from backorder_worker.adapters.postgres.rows import shipment_values, text_array, unnested
+from backorder_worker.adapters.postgres.rows import (
+    copy_rows,
+    shipment_values,
+    text_array,
+    unnested,
+)
 from backorder_worker.adapters.postgres.stock import apply_draws
 from backorder_worker.adapters.postgres.tables import shipment_history, shipments, waiting_skus
 from backorder_worker.domain.inventory import Draw
@@ -84,8 +89,7 @@ def write_decisions(conn: sa.Connection, decisions: Sequence[Timed]) -> None:
         _write_reports(conn, reports)
     history = [history_of_release(d, now) for d, now in released]
     history += [history_of_report(d, now) for d, now in reports]
-    if history:
-        conn.execute(sa.insert(shipment_history), history)
+    copy_rows(conn, shipment_history, history)
 
 
 def _write_released(conn: sa.Connection, released: list[tuple[ShipmentReleased, datetime]]) -> None:

@@ -7,12 +7,13 @@ byte-for-byte the same on every replica (I4).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from backorder_worker.domain.fences import Reason
 from backorder_worker.domain.inventory import Supply
@@ -37,6 +38,24 @@ def text_array(values: Iterable[str]) -> sa.BindParameter[Any]:
     whatever the number of values, so Postgres can reuse its plan."""
     distinct: Any = sorted(set(values))
     return sa.bindparam(None, distinct, type_=ARRAY(sa.Text), unique=True)
+
+
+def copy_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Inserts plain rows (no defaults needed beyond the table's, no RETURNING) with COPY,
+    in this transaction: for hundreds of rows a fraction of what an INSERT costs to bind,
+    parse and run. JSONB values go as their JSON text."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    as_json = {name for name in columns if isinstance(table.c[name].type, JSONB)}
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    names = ", ".join(columns)
+    with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(
+                [json.dumps(row[name]) if name in as_json else row[name] for name in columns]
+            )
 
 
 def unnested(name: str, **columns: sa.types.TypeEngine[Any]) -> Any:

@@ -16,7 +16,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 
-from backorder_worker.adapters.postgres.rows import supply_from_row, text_array, unnested, utc
+from backorder_worker.adapters.postgres.rows import (
+    copy_rows,
+    supply_from_row,
+    text_array,
+    unnested,
+    utc,
+)
 from backorder_worker.adapters.postgres.tables import allocations, stock_positions, supplies
 from backorder_worker.domain.inventory import Draw, StockKey, Supply
 from backorder_worker.service_layer.ports import StockPosition
@@ -264,20 +270,18 @@ def apply_draws(conn: sa.Connection, draws: Sequence[tuple[Draw, str, datetime]]
         _take_current(conn, current)
     if future:
         _promise_future(conn, future)
-    conn.execute(
-        sa.insert(allocations),
-        [
-            {
-                "location_id": draw.location_id,
-                "sku": draw.sku,
-                "quantity": draw.quantity,
-                "shipment_id": shipment_id,
-                "supply_id": draw.supply_id,
-                "at": at,
-            }
-            for draw, shipment_id, at in draws
-        ],
-    )
+    ledger = [
+        {
+            "location_id": draw.location_id,
+            "sku": draw.sku,
+            "quantity": draw.quantity,
+            "shipment_id": shipment_id,
+            "supply_id": draw.supply_id,
+            "at": at,
+        }
+        for draw, shipment_id, at in draws
+    ]
+    copy_rows(conn, allocations, ledger)
 
 
 _TAKEN = unnested("taken", t_location_id=sa.Text(), t_sku=sa.Text(), t_quantity=sa.Integer())
