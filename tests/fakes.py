@@ -36,6 +36,7 @@ from backorder_worker.service_layer.ports import (
     ConcurrentRelease,
     DeadLetter,
     OrderKey,
+    OutboxRow,
     ReadAhead,
     ShipmentRecord,
     ShipmentState,
@@ -278,6 +279,15 @@ class FakeStore:
 
     def outbox_ids(self) -> list[int]:
         return list(self._outbox_ids)
+
+    def outbox_rows(self) -> list[OutboxRow]:
+        """The queued decisions and letters as rows (their repr as the value)."""
+        rows = []
+        for row_id in self._outbox_ids:
+            kind, item = self.state.outbox[row_id - 1]
+            event_id = getattr(item, "event_id", None)
+            rows.append(OutboxRow(row_id, kind, None, repr(item).encode(), [], event_id))
+        return rows
 
     def _queue(self, kind: str, item: object) -> None:
         self.state.outbox.append((kind, item))

@@ -52,7 +52,7 @@ from backorder_worker.observability.logging import log_context
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.service_layer.commands import Envelope, StowStock, skus_of
 from backorder_worker.service_layer.handlers import handle
-from backorder_worker.service_layer.ports import DeadLetter, Store, UnitOfWork
+from backorder_worker.service_layer.ports import DeadLetter, OutboxRow, Store, UnitOfWork
 from backorder_worker.service_layer.results import Applied, Duplicate, Outcome, Rejected
 from backorder_worker.service_layer.rounds import read_ahead_for
 from backorder_worker.wire import InvalidMessage, decode_event
@@ -65,9 +65,13 @@ class BatchResult:
     applied: int = 0
     duplicates: int = 0
     invalid: int = 0
-    outbox_ids: list[int] = field(default_factory=list)
+    outbox_rows: list[OutboxRow] = field(default_factory=list)  # written, for the fast path
     event_seconds: list[float] = field(default_factory=list)
     outcomes: list[tuple[SourceRecord, str, Outcome | InvalidMessage]] = field(default_factory=list)
+
+    @property
+    def outbox_ids(self) -> list[int]:
+        return [row.id for row in self.outbox_rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +146,7 @@ class BatchProcessor:
             store.read_ahead(read_ahead_for(commands, waited_for, self.policy.release_order))
             for index, item in enumerate(decoded):
                 self._one(store, index, item, poisoned.get(index), result)
-            result.outbox_ids = store.outbox_ids()
+            result.outbox_rows = store.outbox_rows()
             if dry_run:
                 raise _DryRun(result)
             faults.maybe_crash(faults.BEFORE_DB_COMMIT)

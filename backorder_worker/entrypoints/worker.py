@@ -96,7 +96,7 @@ class Worker:
         self.begin_batch()
         result = self.processor.process(records)  # steps 2-3
         faults.maybe_crash(faults.AFTER_DB_COMMIT)
-        self.relay.publish(result.outbox_ids)  # step 4
+        self.relay.publish_rows(result.outbox_rows)  # step 4
         faults.maybe_crash(faults.AFTER_PUBLISH)
         self.source.commit(records)  # step 5
         self.batches += 1

@@ -211,6 +211,10 @@ class Store(Protocol):
     def outbox_ids(self) -> list[int]:
         """Ids of the outbox rows this transaction wrote, in write order (for the relay)."""
 
+    def outbox_rows(self) -> list[OutboxRow]:
+        """The outbox rows this transaction wrote, in write order, as they will be read
+        back: the relay's fast path publishes them after commit without reading them."""
+
 
 class UnitOfWork(Protocol):
     def __call__(self) -> AbstractContextManager[Store]:

@@ -46,6 +46,7 @@ from backorder_worker.service_layer.ports import (
     Claim,
     DeadLetter,
     OrderKey,
+    OutboxRow,
     ReadAhead,
     ShipmentRecord,
     StockPosition,
@@ -59,7 +60,7 @@ class PostgresStore:
     ) -> None:
         self._conn, self._topics, self._source = connection, topics, source
         self._locked: set[str] = set()
-        self._outbox_ids: list[int] = []
+        self._outbox_rows: list[OutboxRow] = []
         self._preclaimed: set[str] = set()  # claimed by claim_events, not yet asked for
         self._demand: dict[str, bool] = {}  # waiting demand of SKUs this transaction locked
         self._stock = LockedStock()  # of the locked SKUs, with the kept stock writes
@@ -175,7 +176,11 @@ class PostgresStore:
             self._stock.decisions_written()
         if self._pending_outbox:
             queued, self._pending_outbox = self._pending_outbox, []
-            self._outbox_ids += outbox.queue(self._conn, queued)
+            ids = outbox.queue(self._conn, queued)
+            self._outbox_rows += [
+                OutboxRow(i, q.topic, q.key, q.value, list(q.headers), q.event_id)
+                for i, q in zip(ids, queued, strict=True)
+            ]
 
     def _holds(self, skus: Iterable[str]) -> bool:
         """Whether every one of these SKUs is locked here, their stock then loaded."""
@@ -336,7 +341,11 @@ class PostgresStore:
 
     def outbox_ids(self) -> list[int]:
         self.flush()
-        return list(self._outbox_ids)
+        return [row.id for row in self._outbox_rows]
+
+    def outbox_rows(self) -> list[OutboxRow]:
+        self.flush()
+        return list(self._outbox_rows)
 
     def _queue(
         self,

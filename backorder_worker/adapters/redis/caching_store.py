@@ -20,6 +20,7 @@ from backorder_worker.service_layer.ports import (
     Claim,
     DeadLetter,
     OrderKey,
+    OutboxRow,
     ReadAhead,
     ShipmentRecord,
     StockPosition,
@@ -153,6 +154,9 @@ class CachingStore:
 
     def outbox_ids(self) -> list[int]:
         return self.store.outbox_ids()
+
+    def outbox_rows(self) -> list[OutboxRow]:
+        return self.store.outbox_rows()
 
 
 def cached_unit_of_work(

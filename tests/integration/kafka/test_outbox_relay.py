@@ -49,6 +49,23 @@ def test_relay_publishes_the_rows_of_the_outbox_and_marks_them(
     assert OutboxRelay(outbox, publisher).publish(ids) == 0  # already published: not again
 
 
+def test_rows_a_transaction_hands_over_are_published_and_marked_without_reading_them_back(
+    kafka_bootstrap: str, topic: str, publisher: KafkaPublisher
+) -> None:
+    class UnreadableOutbox(InMemoryOutbox):
+        def rows(self, ids: Sequence[int]) -> list[OutboxRow]:
+            raise AssertionError("the fast path read its own rows back")
+
+    outbox = UnreadableOutbox()
+    rows = [outbox.add(outbox_row(i, topic, key=f"O-{i}")) for i in range(1, 4)]
+
+    assert OutboxRelay(outbox, publisher).publish_rows(rows) == 3
+
+    assert outbox.marks == [[1, 2, 3]] and outbox.unpublished() == []
+    arrived = read_topic(kafka_bootstrap, topic, 3)
+    assert sorted(r.header("event_id") or b"" for r in arrived) == [b"evt-1", b"evt-2", b"evt-3"]
+
+
 def test_a_failed_publish_leaves_the_rows_for_the_sweeper_and_does_not_raise(
     topic: str, publisher: KafkaPublisher
 ) -> None:
