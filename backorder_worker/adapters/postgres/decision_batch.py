@@ -29,13 +29,13 @@ from backorder_worker.adapters.postgres.decisions import (
     split_off_row,
     unroutable_values,
 )
+from backorder_worker.adapters.postgres.draws import apply_draws
 from backorder_worker.adapters.postgres.rows import (
     copy_rows,
     shipment_values,
     text_array,
     unnested,
 )
-from backorder_worker.adapters.postgres.stock import apply_draws
 from backorder_worker.adapters.postgres.tables import shipment_history, shipments, waiting_skus
 from backorder_worker.domain.inventory import Draw
 from backorder_worker.domain.model import Shipment

@@ -8,7 +8,7 @@ transaction is answered from memory. The transaction's own writes keep the copy 
 and are written together at the next flush, before the kept decisions:
 
 - a changed position of a loaded SKU is written as its absolute value *plus the units kept
-  decisions draw from it*: their guarded draws (``stock.apply_draws``), written next, take
+  decisions draw from it*: their guarded draws (``draws.apply_draws``), written next, take
   those units off again, so the database never holds a negative intermediate value and
   still refuses an oversell;
 - units added to a SKU not loaded (a stow nobody waits for) are written as an addition;

@@ -1,14 +1,12 @@
-"""Current stock positions, future supplies and the allocation ledger.
+"""Current stock positions and future supplies: reads, and the writes of stock events.
 
-Draws are applied by conditional updates (``free >= q``, ``quantity - promised >= q``)
-and the schema checks ``free >= 0``: the database itself refuses to oversell (I1). A
-refused draw means the decision was made on stale numbers, i.e. a caller did not hold the
-SKU locks; it is raised as ``OversellRefused``, never silently dropped.
+What released decisions draw from them is in ``draws`` (guarded: the database refuses an
+oversell). The statements that run once per batch take array parameters, so each is
+built and planned once whatever the number of rows.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -17,19 +15,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from backorder_worker.adapters.postgres.rows import (
-    copy_rows,
     supply_from_row,
     text_array,
     unnested,
     utc,
 )
 from backorder_worker.adapters.postgres.tables import allocations, stock_positions, supplies
-from backorder_worker.domain.inventory import Draw, StockKey, Supply
+from backorder_worker.domain.inventory import StockKey, Supply
 from backorder_worker.service_layer.ports import StockPosition
-
-
-class OversellRefused(RuntimeError):
-    """A draw asked for more than is free: a bug (stale numbers, a missing lock)."""
 
 
 def stock_position(conn: sa.Connection, location_id: str, sku: str) -> StockPosition:
@@ -252,78 +245,3 @@ def supplies_with_free_units(conn: sa.Connection, skus: Iterable[str]) -> list[S
         .order_by(supplies.c.supply_id)
     )
     return [supply_from_row(row) for row in rows.mappings()]
-
-
-def apply_draws(conn: sa.Connection, draws: Sequence[tuple[Draw, str, datetime]]) -> None:
-    """Takes each (draw, shipment id, at) from stock or supply and writes the ledger: one
-    guarded update per kind for all of them, whatever the number of decisions."""
-    if not draws:
-        return
-    current: dict[StockKey, int] = defaultdict(int)
-    future: dict[str, int] = defaultdict(int)
-    for draw, _, _ in draws:
-        if draw.supply_id is None:
-            current[(draw.location_id, draw.sku)] += draw.quantity
-        else:
-            future[draw.supply_id] += draw.quantity
-    if current:
-        _take_current(conn, current)
-    if future:
-        _promise_future(conn, future)
-    ledger = [
-        {
-            "location_id": draw.location_id,
-            "sku": draw.sku,
-            "quantity": draw.quantity,
-            "shipment_id": shipment_id,
-            "supply_id": draw.supply_id,
-            "at": at,
-        }
-        for draw, shipment_id, at in draws
-    ]
-    copy_rows(conn, allocations, ledger)
-
-
-_TAKEN = unnested("taken", t_location_id=sa.Text(), t_sku=sa.Text(), t_quantity=sa.Integer())
-_TAKE_CURRENT = (
-    sa.update(stock_positions)
-    .where(
-        stock_positions.c.location_id == _TAKEN.c.t_location_id,
-        stock_positions.c.sku == _TAKEN.c.t_sku,
-        stock_positions.c.free >= _TAKEN.c.t_quantity,
-    )
-    .values(free=stock_positions.c.free - _TAKEN.c.t_quantity)
-    .returning(stock_positions.c.location_id, stock_positions.c.sku)
-)
-_PROMISED = unnested("promised", p_supply_id=sa.Text(), p_quantity=sa.Integer())
-_PROMISE_FUTURE = (
-    sa.update(supplies)
-    .where(
-        supplies.c.supply_id == _PROMISED.c.p_supply_id,
-        supplies.c.quantity - supplies.c.promised >= _PROMISED.c.p_quantity,
-    )
-    .values(promised=supplies.c.promised + _PROMISED.c.p_quantity, updated_at=sa.func.now())
-    .returning(supplies.c.supply_id)
-)
-
-
-def _take_current(conn: sa.Connection, wanted: dict[StockKey, int]) -> None:
-    ordered = sorted(wanted.items())
-    params = {
-        "t_location_id": [loc for (loc, _), _ in ordered],
-        "t_sku": [sku for (_, sku), _ in ordered],
-        "t_quantity": [units for _, units in ordered],
-    }
-    updated = conn.execute(_TAKE_CURRENT, params).all()
-    refused = set(wanted) - {(row.location_id, row.sku) for row in updated}
-    if refused:
-        raise OversellRefused(f"not enough free stock for {sorted(refused)}: {dict(wanted)}")
-
-
-def _promise_future(conn: sa.Connection, wanted: dict[str, int]) -> None:
-    ordered = sorted(wanted.items())
-    params = {"p_supply_id": [i for i, _ in ordered], "p_quantity": [q for _, q in ordered]}
-    updated = conn.execute(_PROMISE_FUTURE, params).scalars()
-    refused = set(wanted) - set(updated)
-    if refused:
-        raise OversellRefused(f"not enough free supply in {sorted(refused)}: {dict(wanted)}")

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from backorder_worker.adapters.postgres.stock import apply_draws
+from backorder_worker.adapters.postgres.draws import apply_draws
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.domain.inventory import Draw
 from backorder_worker.domain.model import FulfillmentType, Listing, Location, OutOfStockBehaviour

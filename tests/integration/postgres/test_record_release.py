@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from backorder_worker.adapters.postgres.draws import OversellRefused
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
-from backorder_worker.adapters.postgres.stock import OversellRefused
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.adapters.postgres.tables import allocations
 from backorder_worker.domain.model import Candidate, Origin, ReleaseOrder

@@ -1,0 +1,99 @@
+"""Draws: what released decisions take from current stock and promise from supplies.
+
+Draws are conditional updates (``free >= q``, ``quantity - promised >= q``), one statement
+per kind for all the draws of a flush, and the schema checks ``free >= 0``: the database
+itself refuses to oversell (I1). A refused draw means the decision was made on stale
+numbers, i.e. a caller did not hold the SKU locks; it is raised as ``OversellRefused``,
+never silently dropped. Each draw is written to the allocation ledger with its time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from backorder_worker.adapters.postgres.rows import copy_rows, unnested
+from backorder_worker.adapters.postgres.tables import allocations, stock_positions, supplies
+from backorder_worker.domain.inventory import Draw, StockKey
+
+
+class OversellRefused(RuntimeError):
+    """A draw asked for more than is free: a bug (stale numbers, a missing lock)."""
+
+
+def apply_draws(conn: sa.Connection, draws: Sequence[tuple[Draw, str, datetime]]) -> None:
+    """Takes each (draw, shipment id, at) from stock or supply and writes the ledger: one
+    guarded update per kind for all of them, whatever the number of decisions."""
+    if not draws:
+        return
+    current: dict[StockKey, int] = defaultdict(int)
+    future: dict[str, int] = defaultdict(int)
+    for draw, _, _ in draws:
+        if draw.supply_id is None:
+            current[(draw.location_id, draw.sku)] += draw.quantity
+        else:
+            future[draw.supply_id] += draw.quantity
+    if current:
+        _take_current(conn, current)
+    if future:
+        _promise_future(conn, future)
+    ledger = [
+        {
+            "location_id": draw.location_id,
+            "sku": draw.sku,
+            "quantity": draw.quantity,
+            "shipment_id": shipment_id,
+            "supply_id": draw.supply_id,
+            "at": at,
+        }
+        for draw, shipment_id, at in draws
+    ]
+    copy_rows(conn, allocations, ledger)
+
+
+_TAKEN = unnested("taken", t_location_id=sa.Text(), t_sku=sa.Text(), t_quantity=sa.Integer())
+_TAKE_CURRENT = (
+    sa.update(stock_positions)
+    .where(
+        stock_positions.c.location_id == _TAKEN.c.t_location_id,
+        stock_positions.c.sku == _TAKEN.c.t_sku,
+        stock_positions.c.free >= _TAKEN.c.t_quantity,
+    )
+    .values(free=stock_positions.c.free - _TAKEN.c.t_quantity)
+    .returning(stock_positions.c.location_id, stock_positions.c.sku)
+)
+_PROMISED = unnested("promised", p_supply_id=sa.Text(), p_quantity=sa.Integer())
+_PROMISE_FUTURE = (
+    sa.update(supplies)
+    .where(
+        supplies.c.supply_id == _PROMISED.c.p_supply_id,
+        supplies.c.quantity - supplies.c.promised >= _PROMISED.c.p_quantity,
+    )
+    .values(promised=supplies.c.promised + _PROMISED.c.p_quantity, updated_at=sa.func.now())
+    .returning(supplies.c.supply_id)
+)
+
+
+def _take_current(conn: sa.Connection, wanted: dict[StockKey, int]) -> None:
+    ordered = sorted(wanted.items())
+    params = {
+        "t_location_id": [loc for (loc, _), _ in ordered],
+        "t_sku": [sku for (_, sku), _ in ordered],
+        "t_quantity": [units for _, units in ordered],
+    }
+    updated = conn.execute(_TAKE_CURRENT, params).all()
+    refused = set(wanted) - {(row.location_id, row.sku) for row in updated}
+    if refused:
+        raise OversellRefused(f"not enough free stock for {sorted(refused)}: {dict(wanted)}")
+
+
+def _promise_future(conn: sa.Connection, wanted: dict[str, int]) -> None:
+    ordered = sorted(wanted.items())
+    params = {"p_supply_id": [i for i, _ in ordered], "p_quantity": [q for _, q in ordered]}
+    updated = conn.execute(_PROMISE_FUTURE, params).scalars()
+    refused = set(wanted) - set(updated)
+    if refused:
+        raise OversellRefused(f"not enough free supply in {sorted(refused)}: {dict(wanted)}")
