@@ -14,6 +14,7 @@ from backorder_worker.adapters.postgres.rows import lines_json, reasons_json, sh
 from backorder_worker.domain.inventory import Draw
 from backorder_worker.domain.model import Line, Shipment
 from backorder_worker.domain.outcomes import (
+    Decision,
     ReleasedShipment,
     ShipmentReleased,
     ShipmentStatus,
@@ -166,3 +167,13 @@ def _lines(parent: Shipment, released: ReleasedShipment) -> list[Line]:
         Line(line.line_id, line.sku, line.quantity, bundles.get(line.line_id))
         for line in released.lines
     ]
+
+
+def rows_written(decision: Decision) -> set[str]:
+    """The ids of the shipment rows a decision writes."""
+    if isinstance(decision, ShipmentUnroutable):
+        return {decision.shipment.shipment_id}
+    written = {decision.parent.shipment_id, *(s.shipment_id for s in decision.shipments)}
+    if decision.split_off is not None:
+        written.add(decision.split_off.shipment.shipment_id)
+    return written

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from backorder_worker.adapters.postgres.tables import outbox
-from backorder_worker.service_layer.ports import OutboxRow
+from backorder_worker.service_layer.ports import DeadLetter, OutboxRow
 
 Headers = Sequence[tuple[str, bytes]]
 
@@ -31,6 +31,21 @@ class Queued:
     value: bytes | None
     headers: Headers
     event_id: str | None
+
+
+def dead_letter_record(letter: DeadLetter, topic: str) -> Queued:
+    """A dead letter as the record to publish: the original key, value and headers, with
+    the error and the source position as headers (SPEC §3)."""
+    ours = {
+        "error.type": letter.error_type.encode("utf-8"),
+        "error.message": letter.error_message.encode("utf-8"),
+        "source.topic": letter.source_topic.encode("utf-8"),
+        "source.partition": str(letter.source_partition).encode("ascii"),
+        "source.offset": str(letter.source_offset).encode("ascii"),
+    }
+    # A dead letter replayed into dead-letter again carries the latest error only.
+    theirs = [(name, raw) for name, raw in letter.headers if name not in ours]
+    return Queued(topic, letter.key, letter.value, [*ours.items(), *theirs], None)
 
 
 COPY_FROM = 200  # rows: from here on COPY beats an INSERT ... RETURNING of many pages

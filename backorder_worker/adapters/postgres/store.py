@@ -19,15 +19,14 @@ from contextlib import contextmanager
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 
 from backorder_worker.adapters.event_codec import DEFAULT_SOURCE, encode_decision
-from backorder_worker.adapters.postgres import catalog, outbox, stock
+from backorder_worker.adapters.postgres import catalog, inbox, outbox, stock
 from backorder_worker.adapters.postgres import shipments as rooms
 from backorder_worker.adapters.postgres.decision_batch import Timed, write_decisions
+from backorder_worker.adapters.postgres.decisions import rows_written
 from backorder_worker.adapters.postgres.locked_stock import LockedStock
 from backorder_worker.adapters.postgres.locks import lock_keys, sku_lock_key
-from backorder_worker.adapters.postgres.tables import inbox
 from backorder_worker.adapters.postgres.waiting_room import (
     first_pages,
     skus_with_waiting,
@@ -92,38 +91,17 @@ class PostgresStore:
             )
 
     def claim_events(self, claims: Sequence[tuple[str, str, str]]) -> None:
-        fresh: dict[str, tuple[str, str]] = {}
-        for event_id, event_type, digest in claims:  # the first of a repeated id is claimed
-            fresh.setdefault(event_id, (event_type, digest))
-        if not fresh:
-            return
-        rows = [{"event_id": i, "event_type": t, "digest": d} for i, (t, d) in fresh.items()]
-        statement = insert(inbox).on_conflict_do_nothing(index_elements=[inbox.c.event_id])
-        claimed = self._conn.execute(statement.returning(inbox.c.event_id), rows).scalars()
-        self._preclaimed.update(claimed)
+        self._preclaimed |= inbox.claim_all(self._conn, claims)
 
     def release_claim(self, event_id: str) -> None:
         self._preclaimed.discard(event_id)
-        self._conn.execute(sa.delete(inbox).where(inbox.c.event_id == event_id))
+        inbox.release(self._conn, event_id)
 
     def claim_event(self, event_id: str, event_type: str, digest: str) -> Claim:
         if event_id in self._preclaimed:
             self._preclaimed.discard(event_id)
             return Claim.NEW
-        claimed = self._conn.execute(
-            insert(inbox)
-            .values(event_id=event_id, event_type=event_type, digest=digest)
-            .on_conflict_do_nothing(index_elements=[inbox.c.event_id])
-            .returning(inbox.c.event_id)
-        ).first()
-        if claimed is not None:
-            return Claim.NEW
-        # A concurrent claimer of the same id made our INSERT wait for its commit, so the
-        # row is visible to this (READ COMMITTED) statement.
-        seen = self._conn.execute(
-            sa.select(inbox.c.digest).where(inbox.c.event_id == event_id)
-        ).scalar_one()
-        return Claim.DUPLICATE if seen == digest else Claim.CONFLICT
+        return inbox.claim(self._conn, event_id, event_type, digest)
 
     def lock_skus(self, skus: Iterable[str]) -> None:
         new = set(skus) - self._locked
@@ -300,7 +278,7 @@ class PostgresStore:
     def record(self, decision: Decision, now: datetime) -> None:
         out = encode_decision(decision, now, self._topics, self._source)  # fails before writes
         self._pending_decisions.append((decision, now))
-        written = _rows_written(decision)
+        written = rows_written(decision)
         self._pending_ids |= written
         self._unknown_shipments -= written
         if isinstance(decision, ShipmentReleased):
@@ -315,7 +293,9 @@ class PostgresStore:
             del self._first_pages[sku]
         if isinstance(decision, ShipmentUnroutable) and decision.state is WaitState.WAITING:
             self._demand.update(dict.fromkeys(decision.shipment.skus, True))
-        self._queue(out.topic, out.key, out.value, out.headers, out.event_id)
+        self._pending_outbox.append(
+            outbox.Queued(out.topic, out.key, out.value, out.headers, out.event_id)
+        )
 
     def cancel(self, shipment_id: str, trigger: Trigger, now: datetime) -> ShipmentRecord | None:
         self._first_pages.clear()  # it may leave any of them
@@ -327,17 +307,7 @@ class PostgresStore:
         return rooms.count_short_pick(self._conn, shipment_id)
 
     def dead_letter(self, letter: DeadLetter) -> None:
-        ours = {
-            "error.type": letter.error_type.encode("utf-8"),
-            "error.message": letter.error_message.encode("utf-8"),
-            "source.topic": letter.source_topic.encode("utf-8"),
-            "source.partition": str(letter.source_partition).encode("ascii"),
-            "source.offset": str(letter.source_offset).encode("ascii"),
-        }
-        # A dead letter replayed into dead-letter again carries the latest error only.
-        theirs = [(name, raw) for name, raw in letter.headers if name not in ours]
-        headers = [*ours.items(), *theirs]
-        self._queue(self._topics.dead_letter, letter.key, letter.value, headers, None)
+        self._pending_outbox.append(outbox.dead_letter_record(letter, self._topics.dead_letter))
 
     def outbox_ids(self) -> list[int]:
         self.flush()
@@ -346,25 +316,6 @@ class PostgresStore:
     def outbox_rows(self) -> list[OutboxRow]:
         self.flush()
         return list(self._outbox_rows)
-
-    def _queue(
-        self,
-        topic: str,
-        key: bytes | None,
-        value: bytes | None,
-        headers: outbox.Headers,
-        event_id: str | None,
-    ) -> None:
-        self._pending_outbox.append(outbox.Queued(topic, key, value, headers, event_id))
-
-
-def _rows_written(decision: Decision) -> set[str]:
-    if isinstance(decision, ShipmentUnroutable):
-        return {decision.shipment.shipment_id}
-    written = {decision.parent.shipment_id, *(s.shipment_id for s in decision.shipments)}
-    if decision.split_off is not None:
-        written.add(decision.split_off.shipment.shipment_id)
-    return written
 
 
 class PostgresUnitOfWork:
