@@ -2,7 +2,10 @@
 
 Sessions run in UTC, so ``now()`` and every timestamp Postgres renders agree across
 replicas; the pool checks a connection before lending it, so a restarted database costs
-one failed ping, not a failed transaction.
+one failed ping, not a failed transaction. A session that sits idle inside a transaction
+for a minute (a frozen or paused process holding SKU locks) is ended by Postgres, so the
+other replicas' batches wait a minute at most; the frozen one's batch then fails and is
+redelivered, as after any crash.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ def make_engine(
     pool_size: int = 5,
     max_overflow: int = 5,
     application_name: str = APPLICATION_NAME,
+    idle_in_transaction_ms: int = 60_000,
 ) -> sa.Engine:
     """An engine on ``url`` (``postgresql://`` or ``postgresql+psycopg://``).
 
@@ -33,7 +37,10 @@ def make_engine(
         pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={
-            "options": f"{options} -c timezone=UTC".strip(),
+            "options": (
+                f"{options} -c timezone=UTC"
+                f" -c idle_in_transaction_session_timeout={idle_in_transaction_ms}"
+            ).strip(),
             "application_name": application_name,
             "connect_timeout": 10,
         },

@@ -11,6 +11,7 @@ from backorder_worker.service_layer.ports import ConcurrentRelease
 _TRANSIENT_SQLSTATES = {
     "40001",  # serialization_failure
     "40P01",  # deadlock_detected
+    "25P03",  # idle_in_transaction_session_timeout (a paused process woke up)
     "55P03",  # lock_not_available
     "57P01",  # admin_shutdown (a backend killed)
     "57P02",  # crash_shutdown
