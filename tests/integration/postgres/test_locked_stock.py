@@ -32,6 +32,13 @@ def counting_statements(engine: sa.Engine) -> Iterator[list[str]]:
         sa.event.remove(engine, "before_cursor_execute", count)
 
 
+def _one_waiting(uow: PostgresUnitOfWork, sku: str, quantity: int) -> None:
+    """The catalog, and S-1 waiting for ``quantity`` of ``sku``."""
+    with uow() as store:
+        set_up_catalog(store)
+        store.record(waiting(shipment("S-1", (sku, quantity)), NOW), NOW)
+
+
 def test_stock_of_locked_skus_is_read_once_however_often_it_is_asked_for(
     uow: PostgresUnitOfWork, engine: sa.Engine
 ) -> None:
@@ -53,10 +60,8 @@ def test_stock_of_locked_skus_is_read_once_however_often_it_is_asked_for(
 def test_kept_additions_levels_and_draws_land_as_the_transaction_saw_them(
     uow: PostgresUnitOfWork,
 ) -> None:
-    s1 = shipment("S-1", ("KTP", 5))
+    _one_waiting(uow, "KTP", 5)
     with uow() as store:
-        set_up_catalog(store)
-        store.record(waiting(s1, NOW), NOW)
         store.set_free_stock("A", "KTP", 2)
         store.set_free_stock("B", "KTP", 9)
 
@@ -67,7 +72,7 @@ def test_kept_additions_levels_and_draws_land_as_the_transaction_saw_them(
         (candidate,) = store.waiting_page(["KTP"], FIFO, None, 10)
         (decision,) = decide(store, [candidate])
         assert isinstance(decision, ShipmentReleased)
-        store.record(decision, NOW)  # draws 5 at A, the one location that has them all
+        store.record(decision, NOW)  # draws 5 at A (B could too; A comes first by id)
         assert store.current_stock(["KTP"]) == {("A", "KTP"): 0, ("B", "KTP"): 9}
         store.set_free_stock("A", "KTP", 3, level_as_of=NOW)  # a level after the draw
         store.add_free_stock_later("B", "KTP", 1)
@@ -81,10 +86,8 @@ def test_kept_additions_levels_and_draws_land_as_the_transaction_saw_them(
 def test_a_supply_saved_after_a_kept_promise_from_it_keeps_that_promise(
     uow: PostgresUnitOfWork,
 ) -> None:
-    s1 = shipment("S-1", ("KTP2", 4))
+    _one_waiting(uow, "KTP2", 4)
     with uow() as store:
-        set_up_catalog(store)
-        store.record(waiting(s1, NOW), NOW)
         store.save_supply(supply("PO-1", "B", "KTP2", 10))
 
     with uow() as store:
@@ -135,10 +138,7 @@ def test_listings_of_locked_skus_are_read_once_and_follow_this_transactions_writ
 def test_a_promise_from_a_supply_saved_here_survives_loading_more_skus(
     uow: PostgresUnitOfWork,
 ) -> None:
-    s1 = shipment("S-1", ("KTP2", 4))
-    with uow() as store:
-        set_up_catalog(store)
-        store.record(waiting(s1, NOW), NOW)
+    _one_waiting(uow, "KTP2", 4)
 
     with uow() as store:
         store.lock_skus(["KTP2"])
