@@ -133,15 +133,22 @@ def shipment_view(engine: sa.Engine, shipment_id: str, now: datetime) -> Shipmen
 
 
 def waiting_stats(engine: sa.Engine) -> WaitingStats:
-    """The room's size, how many of it are flagged overdue, and its oldest entry time."""
-    query = sa.select(
-        sa.func.count(),
-        sa.func.count().filter(shipments.c.overdue),
-        sa.func.min(shipments.c.entered_at),
-    ).where(_IS_WAITING)
+    """The room's size, how many of it are flagged overdue, and its oldest entry time.
+
+    Every replica asks every few seconds, so each part is answered by a partial index of
+    the waiting room alone (index-only), never by the wide shipment rows: the size by the
+    FIFO index, the ones not flagged by the overdue sweep's own index, the oldest by the
+    FIFO index's first entry. A scan of the rows cost ~0.5 s of Postgres per replica per
+    refresh with 1,000,000 waiting."""
+    c = shipments.c
+    waiting = sa.select(sa.func.count()).where(_IS_WAITING).scalar_subquery()
+    not_flagged = (
+        sa.select(sa.func.count()).where(_IS_WAITING, sa.not_(c.overdue)).scalar_subquery()
+    )
+    oldest = sa.select(sa.func.min(c.entered_at)).where(_IS_WAITING).scalar_subquery()
     with engine.connect() as conn:
-        waiting, overdue, oldest = conn.execute(query).one()
-    return WaitingStats(int(waiting), int(overdue), utc(oldest))
+        size, unflagged, first = conn.execute(sa.select(waiting, not_flagged, oldest)).one()
+    return WaitingStats(int(size), int(size) - int(unflagged), utc(first))
 
 
 def _conditions(where: WaitingFilter, now: datetime) -> list[sa.ColumnElement[bool]]:

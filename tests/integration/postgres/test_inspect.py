@@ -14,6 +14,7 @@ from backorder_worker.adapters.postgres.inspect import (
     waiting_shipments,
     waiting_stats,
 )
+from backorder_worker.adapters.postgres.overdue import flag_overdue
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.domain.model import FulfillmentType
 from backorder_worker.service_layer import commands as c
@@ -106,6 +107,9 @@ def test_a_released_shipment_shows_its_state_and_the_release_in_its_history(
 
 def test_the_stats_count_the_room_and_date_its_oldest_entry(engine: sa.Engine, room: Feed) -> None:
     assert waiting_stats(engine) == WaitingStats(waiting=3, overdue=0, oldest_entered_at=T0)
+    flagged = flag_overdue(engine, T0 + timedelta(days=365))  # every one is due by then
+    assert flagged == 3
+    assert waiting_stats(engine) == WaitingStats(waiting=3, overdue=3, oldest_entered_at=T0)
 
 
 def test_a_parent_split_across_locations_lists_the_shipments_it_was_released_as(
