@@ -12,10 +12,19 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
+from backorder_worker.adapters.postgres.rows import unnested
 from backorder_worker.adapters.postgres.tables import inbox
 from backorder_worker.service_layer.ports import Claim
 
 _CLAIM = insert(inbox).on_conflict_do_nothing(index_elements=[inbox.c.event_id])
+_CLAIMED = unnested("claimed", c_event_id=sa.Text(), c_event_type=sa.Text(), c_digest=sa.Text())
+# A batch's claims in one statement of one text (arrays), so it is parsed and planned once.
+_CLAIM_ALL = (
+    insert(inbox)
+    .from_select(["event_id", "event_type", "digest"], sa.select(_CLAIMED))
+    .on_conflict_do_nothing(index_elements=[inbox.c.event_id])
+    .returning(inbox.c.event_id)
+)
 
 
 def claim_all(conn: sa.Connection, claims: Sequence[tuple[str, str, str]]) -> set[str]:
@@ -26,8 +35,12 @@ def claim_all(conn: sa.Connection, claims: Sequence[tuple[str, str, str]]) -> se
         fresh.setdefault(event_id, (event_type, digest))
     if not fresh:
         return set()
-    rows = [{"event_id": i, "event_type": t, "digest": d} for i, (t, d) in fresh.items()]
-    return set(conn.execute(_CLAIM.returning(inbox.c.event_id), rows).scalars())
+    params = {
+        "c_event_id": list(fresh),
+        "c_event_type": [event_type for event_type, _ in fresh.values()],
+        "c_digest": [digest for _, digest in fresh.values()],
+    }
+    return set(conn.execute(_CLAIM_ALL, params).scalars())
 
 
 def claim(conn: sa.Connection, event_id: str, event_type: str, digest: str) -> Claim:
