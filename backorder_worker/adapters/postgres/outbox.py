@@ -125,6 +125,9 @@ class PostgresOutbox:
         if not ids:
             return
         with self._engine.begin() as conn:
+            # A mark lost in a crash only means the row goes out once more (at least once,
+            # same id), so its commit does not wait for the WAL flush: one fsync less a batch.
+            conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
             conn.execute(
                 sa.update(outbox)
                 .where(outbox.c.id == sa.any_(_bigint_array(ids)), outbox.c.published_at.is_(None))
