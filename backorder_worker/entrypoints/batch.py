@@ -23,7 +23,8 @@ The processing order for a batch:
 
 Publishing the outbox and committing offsets come after, in the caller (worker.py). Why a
 whole batch in one transaction: on two cores the limit is round trips, not Kafka; a stock
-event for a SKU nobody waits for costs one statement here (see bench/).
+event for a SKU nobody waits for costs no statement of its own here, its units join the
+batch's one upsert of positions (see docs/performance.md).
 """
 
 from __future__ import annotations
