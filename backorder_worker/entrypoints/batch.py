@@ -51,7 +51,7 @@ from backorder_worker.entrypoints import faults
 from backorder_worker.entrypoints.translate import to_envelope
 from backorder_worker.observability.logging import log_context
 from backorder_worker.observability.metrics import Metrics
-from backorder_worker.service_layer.commands import Envelope, StowStock, skus_of
+from backorder_worker.service_layer.commands import Envelope, skus_of
 from backorder_worker.service_layer.handlers import handle
 from backorder_worker.service_layer.ports import DeadLetter, OutboxRow, Store, UnitOfWork
 from backorder_worker.service_layer.results import Applied, Duplicate, Outcome, Rejected
@@ -139,10 +139,6 @@ class BatchProcessor:
             skus = set().union(*(skus_of(e.command) for e in live))
             store.lock_skus(skus)
             waited_for = store.waiting_skus(skus)
-            # Read ahead, in one statement, the listings of what the batch will decide for:
-            # SKUs somebody waits for, and those of every event that is not a plain stow.
-            others = (skus_of(e.command) for e in live if not isinstance(e.command, StowStock))
-            store.listings(waited_for.union(*others))
             commands = [e.command for e in live]
             store.read_ahead(read_ahead_for(commands, waited_for, self.policy.release_order))
             for index, item in enumerate(decoded):

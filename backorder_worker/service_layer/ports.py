@@ -87,6 +87,7 @@ class ReadAhead:
     """What a batch is about to ask for, so that a store may read it in a few statements
     first. A hint: a store may ignore it, and every answer is the same either way."""
 
+    listings: frozenset[str] = frozenset()  # SKUs whose listings are read
     first_pages: frozenset[str] = frozenset()  # SKUs whose first waiting-room page is read
     order: ReleaseOrder = ReleaseOrder.FIFO  # ... in this order
     page_size: int = 0  # ... of at most this many shipments

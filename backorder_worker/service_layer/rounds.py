@@ -35,6 +35,7 @@ from backorder_worker.service_layer.commands import (
     ReportShortPick,
     SetStockLevel,
     StowStock,
+    skus_of,
 )
 from backorder_worker.service_layer.ports import OrderKey, ReadAhead, Store
 
@@ -148,10 +149,14 @@ def _short_elsewhere(candidate: Candidate, policy: ReleasePolicy, totals: dict[s
 def read_ahead_for(
     commands: Iterable[Command], waited_for: Iterable[str], order: ReleaseOrder
 ) -> ReadAhead:
-    """What a batch of these commands will read one event at a time: the first page of the
-    waiting shipments of every SKU that a stock event raises and somebody waits for, the
-    shipments that intake and short picks look up, the supplies looked up by id."""
+    """What a batch of these commands will read one event at a time: the listings of the
+    SKUs it decides for (those somebody waits for, and every SKU of an event that is not a
+    plain stow), the first page of the waiting shipments of every SKU that a stock event
+    raises and somebody waits for, the shipments that intake and short picks look up, the
+    supplies looked up by id."""
     commands = list(commands)
+    waited = set(waited_for)
+    decided = waited.union(*(skus_of(c) for c in commands if not isinstance(c, StowStock)))
     raised = {c.sku for c in commands if isinstance(c, StowStock | SetStockLevel | AnnounceSupply)}
     shipments = {c.shipment_id for c in commands if isinstance(c, CreateShipment | ReportShortPick)}
     supplies = {
@@ -160,7 +165,8 @@ def read_ahead_for(
         if isinstance(c, StowStock | AnnounceSupply) and c.supply_id is not None
     }
     return ReadAhead(
-        first_pages=frozenset(raised & set(waited_for)),
+        listings=frozenset(decided),
+        first_pages=frozenset(raised & waited),
         order=order,
         page_size=FIRST_PAGE,
         shipment_ids=frozenset(shipments),

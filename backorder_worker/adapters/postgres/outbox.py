@@ -10,7 +10,6 @@ not yet marked is published again; subscribers dedupe by the CloudEvents id.
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from backorder_worker.adapters.postgres.rows import copy_rows
 from backorder_worker.adapters.postgres.tables import outbox
 from backorder_worker.service_layer.ports import DeadLetter, OutboxRow
 
@@ -79,14 +79,18 @@ def queue(conn: sa.Connection, records: Sequence[Queued]) -> list[int]:
 
 def _copy(conn: sa.Connection, records: Sequence[Queued]) -> list[int]:
     ids = sorted(int(i) for i in conn.execute(_NEXT_IDS, {"count": len(records)}).scalars())
-    columns = "id, event_id, topic, key, value, headers"
-    driver = conn.connection.driver_connection  # psycopg's, in this transaction
-    assert driver is not None
-    cursor = driver.cursor()
-    with cursor.copy(f"COPY outbox ({columns}) FROM STDIN") as copy:
-        for row_id, r in zip(ids, records, strict=True):
-            headers = json.dumps(_headers_json(r.headers))
-            copy.write_row((row_id, r.event_id, r.topic, r.key, r.value, headers))
+    rows = [
+        {
+            "id": row_id,
+            "event_id": r.event_id,
+            "topic": r.topic,
+            "key": r.key,
+            "value": r.value,
+            "headers": _headers_json(r.headers),
+        }
+        for row_id, r in zip(ids, records, strict=True)
+    ]
+    copy_rows(conn, outbox, rows)
     return ids
 
 

@@ -195,10 +195,6 @@ def existing_supplies(conn: sa.Connection, supply_ids: Iterable[str]) -> set[str
     return set(conn.execute(query).scalars())
 
 
-def save_supply(conn: sa.Connection, supply: Supply) -> None:
-    save_supplies(conn, [supply])
-
-
 def save_supplies(conn: sa.Connection, saved: Sequence[Supply]) -> None:
     """Upserts by supply id in one statement, quantity, promised and date included."""
     if not saved:

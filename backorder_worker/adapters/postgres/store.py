@@ -76,6 +76,8 @@ class PostgresStore:
 
     def read_ahead(self, ahead: ReadAhead) -> None:
         self._ahead = ahead
+        if ahead.listings:
+            self.listings(ahead.listings)  # kept for the locked ones
         if ahead.first_pages:
             self.flush()
             self._first_pages = first_pages(
@@ -210,7 +212,7 @@ class PostgresStore:
 
     def stock_totals(self, skus: Iterable[str]) -> dict[str, int]:
         wanted = set(skus)
-        held = {sku for sku in wanted & self._locked if self._stock.has([sku])}
+        held = {sku for sku in wanted if self._stock.has([sku])}  # loaded: locked here
         totals = self._stock.totals(held)
         rest = wanted - held
         if rest:
@@ -282,14 +284,15 @@ class PostgresStore:
         self._pending_ids |= written
         self._unknown_shipments -= written
         if isinstance(decision, ShipmentReleased):
-            self._pending_skus |= decision.parent.skus
+            touched = set(decision.parent.skus)
             if decision.split_off is not None:
-                self._pending_skus |= decision.split_off.shipment.skus
+                touched |= decision.split_off.shipment.skus
             self._pending_draws = True
             self._stock.drawn(decision.draws)
         else:
-            self._pending_skus |= decision.shipment.skus
-        for sku in self._pending_skus & self._first_pages.keys():  # those pages changed
+            touched = set(decision.shipment.skus)
+        self._pending_skus |= touched
+        for sku in touched & self._first_pages.keys():  # pages read ahead that changed
             del self._first_pages[sku]
         if isinstance(decision, ShipmentUnroutable) and decision.state is WaitState.WAITING:
             self._demand.update(dict.fromkeys(decision.shipment.skus, True))

@@ -148,17 +148,7 @@ def _statement(range_: _Range, by_sku: bool) -> sa.Select[Any]:
     if not by_sku:
         query = sa.select(*_CANDIDATE).where(_IS_WAITING, *range_.where(shipments))
         return query.order_by(*range_.order_by(shipments)).limit(limit)
-    skus = sa.bindparam("skus", type_=ARRAY(sa.Text))
-    asked = sa.func.unnest(skus).table_valued("sku").render_derived("asked")
-    # FIFO reads no priority: then the FIFO index alone answers, in order, without the
-    # heap; with it the planner took the priority index and sorted a popular SKU's entries.
-    per_sku = (
-        sa.select(*range_.key_columns(waiting_skus))
-        .where(waiting_skus.c.sku == asked.c.sku, *range_.where(waiting_skus))
-        .order_by(*range_.order_by(waiting_skus))
-        .limit(limit)
-        .lateral("per_sku")
-    )
+    asked, per_sku = _per_sku(range_)
     keys = (
         sa.select(*range_.key_columns(per_sku))
         .select_from(asked.join(per_sku, sa.true()))
@@ -178,18 +168,7 @@ def _statement(range_: _Range, by_sku: bool) -> sa.Select[Any]:
 @functools.cache
 def _first_pages(order: ReleaseOrder) -> sa.Select[Any]:
     range_ = _Range(order, has_after=False, same_priority=False)
-    asked = (
-        sa.func.unnest(sa.bindparam("skus", type_=ARRAY(sa.Text)))
-        .table_valued("sku")
-        .render_derived("asked")
-    )
-    per_sku = (
-        sa.select(*range_.key_columns(waiting_skus))
-        .where(waiting_skus.c.sku == asked.c.sku)
-        .order_by(*range_.order_by(waiting_skus))
-        .limit(sa.bindparam("limit", type_=sa.Integer))
-        .lateral("per_sku")
-    )
+    asked, per_sku = _per_sku(range_)
     return (
         sa.select(asked.c.sku.label("asked_sku"), *_CANDIDATE)
         .select_from(asked.join(per_sku, sa.true()))
@@ -197,3 +176,20 @@ def _first_pages(order: ReleaseOrder) -> sa.Select[Any]:
         .where(_IS_WAITING)
         .order_by(asked.c.sku, *range_.order_by(per_sku))
     )
+
+
+def _per_sku(range_: _Range) -> tuple[Any, Any]:
+    """The ``skus`` parameter unnested, and for each SKU its first ``limit`` entries of the
+    range, read from the waiting room's index (a ``LATERAL`` subquery)."""
+    skus = sa.bindparam("skus", type_=ARRAY(sa.Text))
+    asked = sa.func.unnest(skus).table_valued("sku").render_derived("asked")
+    # FIFO reads no priority: then the FIFO index alone answers, in order, without the
+    # heap; with it the planner took the priority index and sorted a popular SKU's entries.
+    per_sku = (
+        sa.select(*range_.key_columns(waiting_skus))
+        .where(waiting_skus.c.sku == asked.c.sku, *range_.where(waiting_skus))
+        .order_by(*range_.order_by(waiting_skus))
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .lateral("per_sku")
+    )
+    return asked, per_sku

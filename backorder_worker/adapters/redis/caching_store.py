@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
 from datetime import datetime
 
 from backorder_worker.adapters.redis.catalog_cache import CatalogCache, ListingsBySku
@@ -76,7 +77,9 @@ class CachingStore:
     # Everything else is the wrapped transaction's business.
 
     def read_ahead(self, ahead: ReadAhead) -> None:
-        self.store.read_ahead(ahead)
+        # Listings through the cache, so the wrapped store is asked only for what it lacks.
+        self.listings(ahead.listings)
+        self.store.read_ahead(replace(ahead, listings=frozenset()))
 
     def claim_event(self, event_id: str, event_type: str, digest: str) -> Claim:
         return self.store.claim_event(event_id, event_type, digest)
