@@ -21,8 +21,6 @@ from backorder_worker.adapters.kafka.relay import OutboxRelay, OutboxSweeper
 from backorder_worker.adapters.postgres.engine import make_engine
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
-from backorder_worker.adapters.redis.caching_store import cached_unit_of_work
-from backorder_worker.adapters.redis.catalog_cache import CatalogCache
 from backorder_worker.adapters.redis.client import RedisGuard, make_redis
 from backorder_worker.adapters.redis.lease import FallbackLease, Lease, PostgresLease, RedisLease
 from backorder_worker.domain.model import ReleasePolicy
@@ -50,7 +48,6 @@ class Services:
     policy: ReleasePolicy
     redis: redis.Redis | None
     guard: RedisGuard
-    cache: CatalogCache
     owner_id: str = field(
         default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     )
@@ -73,8 +70,10 @@ def build_services(settings: Settings, metrics: Metrics | None = None) -> Servic
     engine = make_engine(settings.database.url)
     client = make_redis(settings.redis.url)
     guard = RedisGuard(client, metrics=metrics)
-    cache = CatalogCache(guard)
-    uow = cached_unit_of_work(PostgresUnitOfWork(engine, settings.topics), cache)
+    # The catalog is read from Postgres under the transaction's locks, never from a cache:
+    # a listing or location cached before another replica's change commits would decide
+    # a round on the old one and lose its release (``service_layer/locking.py``).
+    uow = PostgresUnitOfWork(engine, settings.topics)
     return Services(
         settings=settings,
         engine=engine,
@@ -84,7 +83,6 @@ def build_services(settings: Settings, metrics: Metrics | None = None) -> Servic
         policy=release_policy(settings),
         redis=client,
         guard=guard,
-        cache=cache,
     )
 
 
@@ -127,7 +125,6 @@ def build_worker(
         processor,
         relay,
         services.metrics,
-        begin_batch=services.cache.begin_batch,
         exit_when_idle_s=exit_when_idle_s,
     )
     return Running(worker, publisher, sweeper, sweeper_lease)

@@ -31,6 +31,7 @@ from backorder_worker.domain.outcomes import (
     WaitState,
 )
 from backorder_worker.domain.release import release_order_key
+from backorder_worker.service_layer.locking import LockNeeds
 from backorder_worker.service_layer.ports import (
     Claim,
     ConcurrentRelease,
@@ -97,6 +98,10 @@ class FakeStore:
     def lock_skus(self, skus: Iterable[str]) -> None:
         self.locked.update(skus)
 
+    def lock(self, needs: LockNeeds) -> None:
+        # One transaction at a time here: nothing can contend.
+        self.locked.update(needs.skus)
+
     def locations(self) -> dict[str, Location]:
         return dict(self.state.locations)
 
@@ -130,17 +135,6 @@ class FakeStore:
     def current_stock(self, skus: Iterable[str]) -> dict[StockKey, int]:
         wanted = set(skus)
         return {k: p.free for k, p in self.state.stock.items() if k[1] in wanted}
-
-    def stock_totals(self, skus: Iterable[str]) -> dict[str, int]:
-        wanted = set(skus)
-        totals = dict.fromkeys(wanted, 0)
-        for (_, sku), position in self.state.stock.items():
-            if sku in wanted:
-                totals[sku] += position.free
-        for supply in self.state.supplies.values():
-            if supply.sku in wanted:
-                totals[supply.sku] += supply.free
-        return totals
 
     def skus_at(self, location_id: str) -> set[str]:
         stocked = {s for (loc, s), p in self.state.stock.items() if loc == location_id and p.free}

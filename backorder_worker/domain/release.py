@@ -33,6 +33,7 @@ from backorder_worker.domain.model import (
     Catalog,
     FenceMode,
     Listing,
+    Location,
     Origin,
     PartialRelease,
     ReleaseOrder,
@@ -91,9 +92,12 @@ class ReleaseRound:
         listings: Mapping[tuple[str, str | None], Listing],
         current: Mapping[StockKey, int],
         supplies: Iterable[Supply],
+        locations: Mapping[str, Location] | None = None,
     ) -> None:
-        """Brings SKUs that later candidates need into the round (their stock and listings)."""
-        self.catalog = Catalog(self.catalog.locations, {**listings, **self.catalog.listings})
+        """Brings SKUs that later candidates need into the round (their stock and listings),
+        and the locations as they are now, if given."""
+        locations = self.catalog.locations if locations is None else locations
+        self.catalog = Catalog(locations, {**listings, **self.catalog.listings})
         self.fences = StaticFences(self.catalog)
         usable = [s for s in supplies if is_usable_supply(s, self.catalog, self.policy, self.now)]
         self.pool.add(current, usable)

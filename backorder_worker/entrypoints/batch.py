@@ -5,10 +5,14 @@ The processing order for a batch:
 1. decode and validate every record; a record that fails becomes a dead letter with its
    error (it is never retried: the same bytes would fail the same way);
 2. open one Postgres transaction for the whole batch; claim every event id in the inbox
-   at once (a seen id has no effect), lock every SKU the batch names, in one order,
-   learn which of them anybody waits for, and read ahead their listings, the first
-   waiting-room page of each SKU the batch raises and the shipments and supplies it
-   looks up — a few statements for the batch; the stock of the locked SKUs is then
+   at once (a seen id has no effect), lock every SKU the batch names (and the locations
+   whose stock it raises or that it changes) in one statement and one order, waiting —
+   with them any lock an earlier run of this batch found held by another transaction
+   (``service_layer/locking.py``: later lock calls only try, and a refused one re-runs
+   the transaction at once, so no deadlock can form); learn which SKUs anybody waits
+   for, and read ahead their listings, the first waiting-room page of each SKU the
+   batch raises and the shipments and supplies it looks up — a few statements for the
+   batch; the stock of the locked SKUs is then
    read once, at its first use;
 3. apply each event in order: the core's decisions, the state, the outbox rows. A rejected
    event (an unknown shipment, a reused id) gives its claim back and becomes a dead letter
@@ -51,8 +55,9 @@ from backorder_worker.entrypoints import faults
 from backorder_worker.entrypoints.translate import to_envelope
 from backorder_worker.observability.logging import log_context
 from backorder_worker.observability.metrics import Metrics
-from backorder_worker.service_layer.commands import Envelope, skus_of
+from backorder_worker.service_layer.commands import Envelope
 from backorder_worker.service_layer.handlers import handle
+from backorder_worker.service_layer.locking import LockContended, LockNeeds, locks_of_all
 from backorder_worker.service_layer.ports import DeadLetter, OutboxRow, Store, UnitOfWork
 from backorder_worker.service_layer.results import Applied, Duplicate, Outcome, Rejected
 from backorder_worker.service_layer.rounds import read_ahead_for
@@ -107,9 +112,10 @@ class BatchProcessor:
             reraise=True,
         )
         poisoned: dict[int, Rejected] = {}
+        first_locks = _FirstLocks()
         while True:
             try:
-                result = retrying(self._transaction, decoded, poisoned, dry_run)
+                result = retrying(self._transaction, decoded, poisoned, dry_run, first_locks)
                 break
             except _EventFailed as failed:
                 poisoned[failed.index] = failed.outcome  # run the batch again without it
@@ -126,7 +132,31 @@ class BatchProcessor:
             return _Decoded(record, None, error)
 
     def _transaction(
-        self, decoded: list[_Decoded], poisoned: dict[int, Rejected], dry_run: bool
+        self,
+        decoded: list[_Decoded],
+        poisoned: dict[int, Rejected],
+        dry_run: bool,
+        first_locks: _FirstLocks,
+    ) -> BatchResult:
+        while True:
+            try:
+                return self._run(decoded, poisoned, dry_run, first_locks.needs)
+            except LockContended as contended:
+                # Another transaction holds a lock a round needed: run again at once,
+                # waiting for it in the first lock call (it is rolled back already).
+                first_locks.needs |= contended.needs
+                self.metrics.lock_reruns_total.inc()
+                log.debug(
+                    "locks held elsewhere; the batch runs again",
+                    extra={"locks": str(contended.needs)},
+                )
+
+    def _run(
+        self,
+        decoded: list[_Decoded],
+        poisoned: dict[int, Rejected],
+        dry_run: bool,
+        first_locks: LockNeeds,
     ) -> BatchResult:
         result = BatchResult()
         live = [
@@ -136,10 +166,10 @@ class BatchProcessor:
         ]
         with self.uow() as store:
             store.claim_events([(e.event_id, e.event_type, e.digest) for e in live])
-            skus = set().union(*(skus_of(e.command) for e in live))
-            store.lock_skus(skus)
-            waited_for = store.waiting_skus(skus)
             commands = [e.command for e in live]
+            needs = locks_of_all(commands) | first_locks
+            store.lock(needs)
+            waited_for = store.waiting_skus(needs.skus)
             store.read_ahead(read_ahead_for(commands, waited_for, self.policy.release_order))
             for index, item in enumerate(decoded):
                 self._one(store, index, item, poisoned.get(index), result)
@@ -229,6 +259,14 @@ def _log_retry(state: RetryCallState) -> None:
         "transient failure, retrying the batch",
         extra={"attempt": state.attempt_number, "error": repr(error)},
     )
+
+
+@dataclass
+class _FirstLocks:
+    """Locks found held elsewhere by earlier runs of one batch: its next run takes them
+    in its first, waiting, lock call."""
+
+    needs: LockNeeds = field(default_factory=LockNeeds)
 
 
 class _EventFailed(Exception):

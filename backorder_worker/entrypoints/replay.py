@@ -129,7 +129,6 @@ def replay(
         for records in polls.batches(stall_timeout_s):  # 1. the records of the range
             if is_dead_letter:
                 records = [original_record(record) for record in records]
-            services.cache.begin_batch()
             result = processor.process(records, dry_run=dry_run)  # 2. one transaction
             counts.add(result.applied, result.duplicates, result.invalid)
             if relay is not None:

@@ -22,7 +22,6 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
 from types import FrameType
 
 from backorder_worker.adapters.kafka.consumer import KafkaSource
@@ -43,12 +42,10 @@ class Worker:
         relay: OutboxRelay,
         metrics: Metrics,
         *,
-        begin_batch: Callable[[], None] = lambda: None,
         poll_timeout_ms: int = 500,
         exit_when_idle_s: float | None = None,
     ) -> None:
         self.source, self.processor, self.relay, self.metrics = source, processor, relay, metrics
-        self.begin_batch = begin_batch
         self.poll_timeout_ms = poll_timeout_ms
         self.exit_when_idle_s = exit_when_idle_s
         self._stopping = threading.Event()
@@ -93,7 +90,6 @@ class Worker:
             self.source.close()
 
     def _process(self, records: list[SourceRecord]) -> None:
-        self.begin_batch()
         result = self.processor.process(records)  # steps 2-3
         faults.maybe_crash(faults.AFTER_DB_COMMIT)
         self.relay.publish_rows(result.outbox_rows)  # step 4

@@ -41,6 +41,11 @@ class Metrics:
         self.dead_letters_total = Counter(
             "backorder_dead_letters", "Messages sent to dead-letter.", ["error_type"], registry=r
         )
+        self.lock_reruns_total = Counter(
+            "backorder_lock_reruns",
+            "Batch transactions run again because another held a lock a round needed.",
+            registry=r,
+        )
         self.redis_errors_total = Counter(
             "backorder_redis_errors", "Redis calls that failed (the fallback was used).", registry=r
         )

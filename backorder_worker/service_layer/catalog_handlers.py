@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from backorder_worker.domain.model import Listing, Location
 from backorder_worker.service_layer.commands import UpdateListing, UpdateLocation
+from backorder_worker.service_layer.locking import locks_of
 from backorder_worker.service_layer.results import Applied, Context, Outcome
 from backorder_worker.service_layer.rounds import Scope, run_round
 
@@ -28,6 +29,7 @@ def update_listing(cmd: UpdateListing, ctx: Context) -> Outcome:
 
 def update_location(cmd: UpdateLocation, ctx: Context) -> Outcome:
     store = ctx.store
+    store.lock(locks_of(cmd))  # exclusive: every raise of stock here has committed
     existing = store.locations().get(cmd.location_id)
     rank = cmd.rank if cmd.rank is not None else (existing.rank if existing else 0)
     location = Location(cmd.location_id, cmd.active, cmd.fulfillment_types, rank)

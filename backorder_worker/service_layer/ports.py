@@ -24,6 +24,7 @@ from backorder_worker.domain.model import (
     Shipment,
 )
 from backorder_worker.domain.outcomes import Decision, Trigger
+from backorder_worker.service_layer.locking import LockNeeds
 
 
 class Claim(StrEnum):
@@ -113,9 +114,15 @@ class Store(Protocol):
         """Forgets this transaction's claim of an event that had no effect (rejected), so
         that a replay of it after a fix applies."""
 
+    def lock(self, needs: LockNeeds) -> None:
+        """Takes these locks until commit (``service_layer/locking.py`` has the rules).
+        The transaction's first call waits for them, all in one global order; a later
+        call never waits: if another transaction holds one, it raises ``LockContended``
+        naming them, and the caller re-runs the transaction with them in its first call.
+        Re-taking a held lock is a no-op."""
+
     def lock_skus(self, skus: Iterable[str]) -> None:
-        """Serialises, until commit, every transaction that allocates these SKUs (across
-        replicas and rebalances). Re-locking a held SKU is a no-op."""
+        """``lock`` of these SKUs alone."""
 
     def locations(self) -> dict[str, Location]:
         """Every known location."""
@@ -151,14 +158,9 @@ class Store(Protocol):
     def current_stock(self, skus: Iterable[str]) -> dict[StockKey, int]:
         """Free current units of these SKUs at every location that has a position."""
 
-    def stock_totals(self, skus: Iterable[str]) -> dict[str, int]:
-        """Per SKU, free current units at every location plus free units of every supply,
-        usable or not: at least what a decision could draw. *Without locking*: for a SKU
-        this transaction does not hold locked, another may raise it right after. Use it
-        only to pass over what that raise will evaluate itself (``rounds.admit``)."""
-
     def skus_at(self, location_id: str) -> set[str]:
-        """SKUs with free current units or free supply at the location."""
+        """SKUs with free current units or free supply at the location. Complete only
+        while the location is locked exclusive (raisers of its stock lock it shared)."""
 
     def supply(self, supply_id: str) -> Supply | None:
         """One supply, with what is promised from it."""

@@ -4,8 +4,9 @@ The round reads only what the event can affect: the waiting shipments that have 
 of the event's SKUs, through an index, in release order, a page at a time. It stops
 paging once the round is exhausted (nothing the event added is left). Every SKU a
 candidate needs is locked before its stock is read — those of a whole page at once — so
-two replicas never allocate the same units (I1); a lock taken out of order may deadlock,
-which Postgres breaks and the caller retries as a transient error.
+two replicas never allocate the same units (I1) and never both pass over a shipment that
+their two events complete together (I3); see ``locking`` for why those locks cannot
+deadlock.
 
 ``run_given_round`` is the other kind: a round over candidates the caller already read (a
 page of a re-evaluation), every one decided again, with no floors to stop early.
@@ -22,7 +23,6 @@ from backorder_worker.domain.inventory import StockKey
 from backorder_worker.domain.model import (
     Candidate,
     Catalog,
-    PartialRelease,
     ReleaseOrder,
     ReleasePolicy,
 )
@@ -86,24 +86,23 @@ def run_round(
     arriving = sorted(intake, key=key)
     decisions: list[Decision] = []
 
-    def admit(page: Sequence[Candidate]) -> list[Candidate]:
-        """The page's shipments the round may decide, with the SKUs they add locked and
-        read, once for the whole page. A shipment that the round would pass over for being
-        short of a SKU the event did not raise is left out before its SKUs are locked:
-        their unlocked totals show it short, and should another transaction raise one of
-        them meanwhile, that transaction's own round evaluates the shipment (it waits for
-        the locks this one holds)."""
-        new_skus = {sku for candidate in page for sku in candidate.shipment.skus} - known
-        totals = store.stock_totals(new_skus) if new_skus and round_.floors else {}
-        admitted = [c for c in page if not _short_elsewhere(c, policy, totals)]
-        needed = {sku for candidate in admitted for sku in candidate.shipment.skus} - known
+    def admit(page: Sequence[Candidate]) -> None:
+        """Locks and reads the SKUs the page's shipments add, once for the whole page: a
+        shipment is decided only on stock read under the locks of all its SKUs
+        (``locking`` rule 1). The lock only tries (rule 3): if another transaction holds
+        one, ``LockContended`` re-runs the transaction with it taken first. Locations are
+        read again after new locks: a location switched on by a transaction that had to
+        wait for these locks is seen (rule 2)."""
+        needed = {sku for candidate in page for sku in candidate.shipment.skus} - known
         if needed:
             store.lock_skus(needed)
             round_.extend(
-                store.listings(needed), store.current_stock(needed), store.supplies(needed)
+                store.listings(needed),
+                store.current_stock(needed),
+                store.supplies(needed),
+                locations=store.locations(),
             )
             known.update(needed)
-        return admitted
 
     def decide(candidate: Candidate) -> None:
         for decision in round_.decide(candidate):
@@ -115,12 +114,11 @@ def run_round(
     size = min(FIRST_PAGE, page_size)  # most rounds end within a few shipments
     while wants_waiting and not round_.is_exhausted:
         page = store.waiting_page(scope.skus, policy.release_order, after, size)
-        admitted = {c.shipment.shipment_id for c in admit(page)}
+        admit(page)
         for candidate in page:
             while arriving and key(arriving[0]) < key(candidate):
                 decide(arriving.pop(0))
-            if candidate.shipment.shipment_id in admitted:
-                decide(candidate)
+            decide(candidate)
             if round_.is_exhausted and not arriving:
                 break
         if len(page) < size:
@@ -131,19 +129,6 @@ def run_round(
     for candidate in arriving:
         decide(candidate)
     return decisions
-
-
-def _short_elsewhere(candidate: Candidate, policy: ReleasePolicy, totals: dict[str, int]) -> bool:
-    """Short of a SKU with these totals (the SKUs the round has not read), where that
-    means the round passes it over: skipping allowed, and no partial release of it."""
-    if policy.partial_release is not PartialRelease.NONE and policy.allows_split(
-        candidate.shipment
-    ):
-        return False
-    need: dict[str, int] = {}
-    for line in candidate.shipment.lines:
-        need[line.sku] = need.get(line.sku, 0) + line.quantity
-    return any(sku in totals and totals[sku] < units for sku, units in need.items())
 
 
 def read_ahead_for(

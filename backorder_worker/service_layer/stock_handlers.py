@@ -13,13 +13,15 @@ from backorder_worker.domain.model import Catalog
 from backorder_worker.domain.receiving import free_units_from_level, receive_stowed
 from backorder_worker.domain.release import Floors
 from backorder_worker.service_layer.commands import AnnounceSupply, SetStockLevel, StowStock
+from backorder_worker.service_layer.locking import locks_of
+from backorder_worker.service_layer.ports import Store
 from backorder_worker.service_layer.results import Applied, Context, Outcome, Rejected
 from backorder_worker.service_layer.rounds import Scope, run_round
 
 
 def stow_stock(cmd: StowStock, ctx: Context) -> Outcome:
     store = ctx.store
-    store.lock_skus([cmd.sku])
+    store.lock(locks_of(cmd))
     if cmd.supply_id is None:
         if not store.waiting_skus([cmd.sku]):  # most stock: nobody waits, nothing to decide
             store.add_free_stock_later(cmd.location_id, cmd.sku, cmd.quantity)
@@ -46,7 +48,7 @@ def stow_stock(cmd: StowStock, ctx: Context) -> Outcome:
 
 def set_stock_level(cmd: SetStockLevel, ctx: Context) -> Outcome:
     store = ctx.store
-    store.lock_skus([cmd.sku])
+    store.lock(locks_of(cmd))
     position = store.stock_position(cmd.location_id, cmd.sku)
     if position.level_as_of is not None and cmd.as_of <= position.level_as_of:
         return Applied(note=f"stale level: as_of {cmd.as_of} is not after {position.level_as_of}")
@@ -60,8 +62,8 @@ def set_stock_level(cmd: SetStockLevel, ctx: Context) -> Outcome:
 
 def announce_supply(cmd: AnnounceSupply, ctx: Context) -> Outcome:
     store = ctx.store
-    store.lock_skus([cmd.sku])
-    existing = store.supply(cmd.supply_id)
+    store.lock(locks_of(cmd))
+    existing = _supply_locked(store, cmd.supply_id)
     promised = existing.promised if existing is not None else 0
     if (
         existing is not None
@@ -90,6 +92,21 @@ def announce_supply(cmd: AnnounceSupply, ctx: Context) -> Outcome:
         return Applied(note=note)
     outcome = _release(ctx, cmd.sku, Floors({}, {key: before}))
     return Applied(outcome.decisions, note) if isinstance(outcome, Applied) else outcome
+
+
+def _supply_locked(store: Store, supply_id: str) -> Supply | None:
+    """The supply, read while this transaction holds the lock of the SKU it belongs to:
+    whoever promises from a supply holds its SKU's lock, and whoever moves a supply to
+    another SKU holds both (this), so nobody promises from a supply that moved away."""
+    while True:
+        supply = store.supply(supply_id)
+        if supply is None:
+            return None
+        held = supply.sku
+        store.lock_skus([held])  # a no-op when held; else it may re-run the transaction
+        supply = store.supply(supply_id)
+        if supply is None or supply.sku == held:
+            return supply
 
 
 def _usable_future(ctx: Context, sku: str, key: tuple[str, str]) -> int:

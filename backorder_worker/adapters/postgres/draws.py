@@ -30,12 +30,12 @@ def apply_draws(conn: sa.Connection, draws: Sequence[tuple[Draw, str, datetime]]
     if not draws:
         return
     current: dict[StockKey, int] = defaultdict(int)
-    future: dict[str, int] = defaultdict(int)
+    future: dict[tuple[str, str, str], int] = defaultdict(int)  # (supply, location, sku)
     for draw, _, _ in draws:
         if draw.supply_id is None:
             current[(draw.location_id, draw.sku)] += draw.quantity
         else:
-            future[draw.supply_id] += draw.quantity
+            future[(draw.supply_id, draw.location_id, draw.sku)] += draw.quantity
     if current:
         _take_current(conn, current)
     if future:
@@ -65,11 +65,21 @@ _TAKE_CURRENT = (
     .values(free=stock_positions.c.free - _TAKEN.c.t_quantity)
     .returning(stock_positions.c.location_id, stock_positions.c.sku)
 )
-_PROMISED = unnested("promised", p_supply_id=sa.Text(), p_quantity=sa.Integer())
+_PROMISED = unnested(
+    "promised",
+    p_supply_id=sa.Text(),
+    p_location_id=sa.Text(),
+    p_sku=sa.Text(),
+    p_quantity=sa.Integer(),
+)
+# The supply must still be where the decision saw it: one moved to another SKU or location
+# since is refused like an oversell (its movers lock the old SKU too, so this is a guard).
 _PROMISE_FUTURE = (
     sa.update(supplies)
     .where(
         supplies.c.supply_id == _PROMISED.c.p_supply_id,
+        supplies.c.location_id == _PROMISED.c.p_location_id,
+        supplies.c.sku == _PROMISED.c.p_sku,
         supplies.c.quantity - supplies.c.promised >= _PROMISED.c.p_quantity,
     )
     .values(promised=supplies.c.promised + _PROMISED.c.p_quantity, updated_at=sa.func.now())
@@ -90,10 +100,15 @@ def _take_current(conn: sa.Connection, wanted: dict[StockKey, int]) -> None:
         raise OversellRefused(f"not enough free stock for {sorted(refused)}: {dict(wanted)}")
 
 
-def _promise_future(conn: sa.Connection, wanted: dict[str, int]) -> None:
+def _promise_future(conn: sa.Connection, wanted: dict[tuple[str, str, str], int]) -> None:
     ordered = sorted(wanted.items())
-    params = {"p_supply_id": [i for i, _ in ordered], "p_quantity": [q for _, q in ordered]}
+    params = {
+        "p_supply_id": [supply_id for (supply_id, _, _), _ in ordered],
+        "p_location_id": [location_id for (_, location_id, _), _ in ordered],
+        "p_sku": [sku for (_, _, sku), _ in ordered],
+        "p_quantity": [units for _, units in ordered],
+    }
     updated = conn.execute(_PROMISE_FUTURE, params).scalars()
-    refused = set(wanted) - set(updated)
+    refused = {key[0] for key in wanted} - set(updated)
     if refused:
         raise OversellRefused(f"not enough free supply in {sorted(refused)}: {dict(wanted)}")

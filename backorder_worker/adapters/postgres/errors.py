@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import exc
 
+from backorder_worker.service_layer.locking import LockContended
 from backorder_worker.service_layer.ports import ConcurrentRelease
 
 _TRANSIENT_SQLSTATES = {
@@ -20,7 +21,7 @@ _TRANSIENT_SQLSTATES = {
 
 
 def is_transient(error: BaseException) -> bool:
-    if isinstance(error, ConcurrentRelease):
+    if isinstance(error, ConcurrentRelease | LockContended):
         return True
     if isinstance(error, exc.DBAPIError):
         if error.connection_invalidated:

@@ -1,38 +1,69 @@
-"""Per-SKU transaction locks: the one serialisation point of stock allocation.
+"""Transaction-scoped advisory locks: SKU locks and location locks (see
+``service_layer/locking.py`` for the rules they serve).
 
-Every transaction that decides with a SKU's stock first takes that SKU's advisory lock and
-holds it until commit, across replicas and rebalances, so two decisions never draw from
-the same numbers. The key is a 64-bit hash of the SKU computed here; keys are taken in
-ascending order within a call, so two calls cannot deadlock each other. Two transactions
-that lock further SKUs *after* their first call can: Postgres then aborts one of them with
-``deadlock_detected``, which ``errors.is_transient`` classifies as retryable.
+A SKU's key and a location's key are 64-bit hashes computed here, each kind with a hash
+of its own so they never collide. ``lock_keys`` takes its keys in ascending order in one
+statement and waits; ``try_lock_keys`` never waits and says which keys it could not
+take. Both hold what they took until the transaction ends (Postgres cannot release a
+transaction-scoped advisory lock early, not even by rolling back to a savepoint).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
-_PERSON = b"bw/sku-lock"  # a hash of its own: no collision with other advisory keys
+_SKU = b"bw/sku-lock"
+_LOCATION = b"bw/location-lock"
+
+Keys = Mapping[int, bool]  # lock key -> shared (True) or exclusive (False)
 
 
 def sku_lock_key(sku: str) -> int:
-    digest = hashlib.blake2b(sku.encode("utf-8"), digest_size=8, person=_PERSON).digest()
+    return _key(_SKU, sku)
+
+
+def location_lock_key(location_id: str) -> int:
+    return _key(_LOCATION, location_id)
+
+
+def _key(person: bytes, name: str) -> int:
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8, person=person).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
-def lock_keys(conn: sa.Connection, keys: Iterable[int]) -> None:
-    """Takes these transaction-scoped advisory locks in ascending key order, waiting."""
-    ordered = sorted(set(keys))
-    if not ordered:
-        return
-    # unnest() yields the array in order and the projection locks row by row, in one trip.
-    unnested = (
-        sa.func.unnest(sa.bindparam("keys", ordered, type_=ARRAY(sa.BigInteger)))
-        .table_valued("key")
-        .render_derived("keys")
+def _statement(function: str) -> sa.TextClause:
+    # unnest() yields the arrays in order and the projection locks row by row, in one trip.
+    return sa.text(
+        f"SELECT k, CASE WHEN s THEN {function}_shared(k) ELSE {function}(k) END AS taken "
+        "FROM unnest(:keys, :shared) AS t(k, s) ORDER BY k"
+    ).bindparams(
+        sa.bindparam("keys", type_=ARRAY(sa.BigInteger)),
+        sa.bindparam("shared", type_=ARRAY(sa.Boolean)),
     )
-    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(unnested.c.key))).all()
+
+
+_LOCK = _statement("pg_advisory_xact_lock")
+_TRY_LOCK = _statement("pg_try_advisory_xact_lock")
+
+
+def _params(keys: Keys) -> dict[str, list[object]]:
+    ordered = sorted(keys.items())
+    return {"keys": [k for k, _ in ordered], "shared": [s for _, s in ordered]}
+
+
+def lock_keys(conn: sa.Connection, keys: Keys) -> None:
+    """Takes these locks in ascending key order, waiting for each."""
+    if keys:
+        conn.execute(_LOCK, _params(keys)).all()
+
+
+def try_lock_keys(conn: sa.Connection, keys: Keys) -> set[int]:
+    """Takes what it can of these locks without waiting; returns the keys it could not."""
+    if not keys:
+        return set()
+    rows = conn.execute(_TRY_LOCK, _params(keys)).all()
+    return {int(key) for key, taken in rows if not taken}

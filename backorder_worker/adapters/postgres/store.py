@@ -26,7 +26,12 @@ from backorder_worker.adapters.postgres import shipments as rooms
 from backorder_worker.adapters.postgres.decision_batch import Timed, write_decisions
 from backorder_worker.adapters.postgres.decisions import rows_written
 from backorder_worker.adapters.postgres.locked_stock import LockedStock
-from backorder_worker.adapters.postgres.locks import lock_keys, sku_lock_key
+from backorder_worker.adapters.postgres.locks import (
+    location_lock_key,
+    lock_keys,
+    sku_lock_key,
+    try_lock_keys,
+)
 from backorder_worker.adapters.postgres.waiting_room import (
     first_pages,
     skus_with_waiting,
@@ -41,6 +46,7 @@ from backorder_worker.domain.outcomes import (
     Trigger,
     WaitState,
 )
+from backorder_worker.service_layer.locking import LockContended, LockNeeds
 from backorder_worker.service_layer.ports import (
     Claim,
     DeadLetter,
@@ -58,7 +64,8 @@ class PostgresStore:
         self, connection: sa.Connection, topics: TopicsSettings, source: str = DEFAULT_SOURCE
     ) -> None:
         self._conn, self._topics, self._source = connection, topics, source
-        self._locked: set[str] = set()
+        self._locked: set[str] = set()  # SKUs
+        self._location_locks: dict[str, bool] = {}  # location -> held shared (else exclusive)
         self._outbox_rows: list[OutboxRow] = []
         self._preclaimed: set[str] = set()  # claimed by claim_events, not yet asked for
         self._demand: dict[str, bool] = {}  # waiting demand of SKUs this transaction locked
@@ -106,9 +113,31 @@ class PostgresStore:
         return inbox.claim(self._conn, event_id, event_type, digest)
 
     def lock_skus(self, skus: Iterable[str]) -> None:
-        new = set(skus) - self._locked
-        lock_keys(self._conn, (sku_lock_key(sku) for sku in new))
-        self._locked |= new
+        self.lock(LockNeeds.of_skus(skus))
+
+    def lock(self, needs: LockNeeds) -> None:
+        """The first call waits, in key order; a later one only tries (``locking``)."""
+        wanted: dict[int, bool] = {}
+        names: dict[int, tuple[str, str]] = {}
+        for sku in needs.skus - self._locked:
+            wanted[key := sku_lock_key(sku)] = False
+            names[key] = ("sku", sku)
+        for location, shared in _location_needs(needs).items():
+            held = self._location_locks.get(location)
+            if held is None or (held and not shared):  # not held, or held shared only
+                wanted[key := location_lock_key(location)] = shared
+                names[key] = ("location", location)
+        if not wanted:
+            return
+        if not self._locked and not self._location_locks:
+            lock_keys(self._conn, wanted)
+        elif refused := try_lock_keys(self._conn, wanted):
+            raise LockContended(_needs_of({names[key]: wanted[key] for key in refused}))
+        for key, (kind, name) in names.items():
+            if kind == "sku":
+                self._locked.add(name)
+            else:
+                self._location_locks[name] = wanted[key]
 
     def locations(self) -> dict[str, Location]:
         return catalog.all_locations(self._conn)
@@ -210,17 +239,6 @@ class PostgresStore:
         self._flush_stock()
         return stock.current_stock(self._conn, wanted)
 
-    def stock_totals(self, skus: Iterable[str]) -> dict[str, int]:
-        wanted = set(skus)
-        held = {sku for sku in wanted if self._stock.has([sku])}  # loaded: locked here
-        totals = self._stock.totals(held)
-        rest = wanted - held
-        if rest:
-            totals |= stock.totals(self._conn, rest)
-            for sku, units in self._stock.added(rest).items():  # kept blind additions
-                totals[sku] += units
-        return totals
-
     def skus_at(self, location_id: str) -> set[str]:
         self._flush_stock()
         return stock.skus_at(self._conn, location_id)
@@ -319,6 +337,24 @@ class PostgresStore:
     def outbox_rows(self) -> list[OutboxRow]:
         self.flush()
         return list(self._outbox_rows)
+
+
+def _location_needs(needs: LockNeeds) -> dict[str, bool]:
+    """Location -> shared; an exclusive need of a location covers a shared one."""
+    shared = dict.fromkeys(needs.stocked_locations, True)
+    return shared | dict.fromkeys(needs.changed_locations, False)
+
+
+def _needs_of(refused: dict[tuple[str, str], bool]) -> LockNeeds:
+    return LockNeeds(
+        skus=frozenset(name for (kind, name) in refused if kind == "sku"),
+        stocked_locations=frozenset(
+            name for (kind, name), shared in refused.items() if kind == "location" and shared
+        ),
+        changed_locations=frozenset(
+            name for (kind, name), shared in refused.items() if kind == "location" and not shared
+        ),
+    )
 
 
 class PostgresUnitOfWork:

@@ -1,0 +1,90 @@
+"""What a transaction locks, and why the locks it takes cannot deadlock or lose a release.
+
+The rules every transaction follows (across replicas, `replay` and `reevaluate`):
+
+1. **To decide a shipment, hold the lock of every SKU it has.** Whoever decides it reads
+   those SKUs' stock, supply and listings under their locks, so two deciders of one
+   shipment are serialised, and the second one sees the first one's stock changes. No
+   shipment is ever passed over on numbers read without their lock.
+2. **Raising stock or supply at a location holds that location's lock shared; changing a
+   location (`location.updated`) holds it exclusive.** The change then reads which SKUs
+   have stock at the location after every raise there has committed, and a raise reads
+   the location after every change of it has committed; whichever goes second sees the
+   other, and its round re-evaluates what the pair can now complete.
+3. **Only the first lock call of a transaction waits.** It takes all its locks in one
+   statement, in ascending key order, so two first calls cannot wait for each other in a
+   cycle. A later call (a round discovering the other SKUs of a waiting shipment) only
+   *tries*: if another transaction holds one of the locks, it raises `LockContended` and
+   the caller runs the transaction again with those locks added to its first call.
+   Nothing ever waits while holding a lock taken out of order, so no deadlock can form,
+   and each re-run's first call grows, so re-runs end.
+
+Rule 1 with rule 3 is what makes a concurrent pair of stows for two SKUs of one shipment
+safe: each stow's round needs the other's SKU; at most one gets both, and the other re-runs
+after it with both locks taken first, reading the first one's committed stock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from backorder_worker.service_layer.commands import (
+    AnnounceSupply,
+    Command,
+    SetStockLevel,
+    StowStock,
+    UpdateLocation,
+    skus_of,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LockNeeds:
+    """Locks to take: SKUs (exclusive), locations whose stock rises (shared), locations
+    that change (exclusive; an exclusive lock of a location covers a shared need of it)."""
+
+    skus: frozenset[str] = frozenset()
+    stocked_locations: frozenset[str] = frozenset()
+    changed_locations: frozenset[str] = frozenset()
+
+    def __or__(self, other: LockNeeds) -> LockNeeds:
+        return LockNeeds(
+            self.skus | other.skus,
+            self.stocked_locations | other.stocked_locations,
+            self.changed_locations | other.changed_locations,
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.skus or self.stocked_locations or self.changed_locations)
+
+    @staticmethod
+    def of_skus(skus: Iterable[str]) -> LockNeeds:
+        return LockNeeds(skus=frozenset(skus))
+
+
+class LockContended(Exception):
+    """A later lock call found locks another transaction holds (rule 3): run the whole
+    transaction again with ``needs`` taken in its first lock call."""
+
+    def __init__(self, needs: LockNeeds) -> None:
+        super().__init__(f"locks held elsewhere: {needs}")
+        self.needs = needs
+
+
+def locks_of(command: Command) -> LockNeeds:
+    """What a command's handler locks, taken up front for a whole batch (rule 3)."""
+    skus = skus_of(command)
+    match command:
+        case StowStock() | SetStockLevel() | AnnounceSupply():
+            return LockNeeds(skus, stocked_locations=frozenset({command.location_id}))
+        case UpdateLocation():
+            return LockNeeds(skus, changed_locations=frozenset({command.location_id}))
+    return LockNeeds(skus)
+
+
+def locks_of_all(commands: Iterable[Command]) -> LockNeeds:
+    needs = LockNeeds()
+    for command in commands:
+        needs |= locks_of(command)
+    return needs
