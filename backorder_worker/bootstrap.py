@@ -125,6 +125,7 @@ def build_worker(
         processor,
         relay,
         services.metrics,
+        heartbeat=services.guard.ping,
         exit_when_idle_s=exit_when_idle_s,
     )
     return Running(worker, publisher, sweeper, sweeper_lease)

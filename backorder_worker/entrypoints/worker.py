@@ -22,6 +22,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 
 from backorder_worker.adapters.kafka.consumer import KafkaSource
@@ -42,10 +43,12 @@ class Worker:
         relay: OutboxRelay,
         metrics: Metrics,
         *,
+        heartbeat: Callable[[], object] = lambda: None,
         poll_timeout_ms: int = 500,
         exit_when_idle_s: float | None = None,
     ) -> None:
         self.source, self.processor, self.relay, self.metrics = source, processor, relay, metrics
+        self.heartbeat = heartbeat  # checks of what batches may not touch (Redis)
         self.poll_timeout_ms = poll_timeout_ms
         self.exit_when_idle_s = exit_when_idle_s
         self._stopping = threading.Event()
@@ -75,6 +78,7 @@ class Worker:
                 now = time.monotonic()
                 if now - last_lag > 5.0 or not records:
                     self._report_lag()
+                    self.heartbeat()
                     last_lag = now
                 if not records:
                     if (

@@ -92,6 +92,11 @@ class RedisGuard:
         self._succeeded()
         return result
 
+    def ping(self) -> bool:
+        """Asks Redis whether it answers, so that ``backorder_redis_up`` stays current (and an
+        outage is logged) even while no job needs Redis."""
+        return self.run(lambda client: bool(client.ping()), False)
+
     def _failed(self, exc: BaseException) -> None:
         with self._lock:
             first = self._down_until is None
