@@ -16,6 +16,8 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from backorder_worker.service_layer.locking import LockContended, LockNeeds
+
 _SKU = b"bw/sku-lock"
 _LOCATION = b"bw/location-lock"
 
@@ -67,3 +69,45 @@ def try_lock_keys(conn: sa.Connection, keys: Keys) -> set[int]:
         return set()
     rows = conn.execute(_TRY_LOCK, _params(keys)).all()
     return {int(key) for key, taken in rows if not taken}
+
+
+class HeldLocks:
+    """The locks one transaction holds, and ``take``: its first call waits, every later
+    call only tries and raises ``LockContended`` naming what another transaction holds."""
+
+    def __init__(self) -> None:
+        self.skus: set[str] = set()
+        self.locations: dict[str, bool] = {}  # location -> held shared (else exclusive)
+
+    def take(self, conn: sa.Connection, needs: LockNeeds) -> None:
+        wanted: dict[int, bool] = {}
+        names: dict[int, tuple[str, str]] = {}
+        for sku in needs.skus - self.skus:
+            wanted[key := sku_lock_key(sku)] = False
+            names[key] = ("sku", sku)
+        shared = dict.fromkeys(needs.stocked_locations, True)
+        for location, is_shared in (shared | dict.fromkeys(needs.changed_locations, False)).items():
+            held = self.locations.get(location)
+            if held is None or (held and not is_shared):  # not held, or held shared only
+                wanted[key := location_lock_key(location)] = is_shared
+                names[key] = ("location", location)
+        if not wanted:
+            return
+        if not self.skus and not self.locations:
+            lock_keys(conn, wanted)
+        elif refused := try_lock_keys(conn, wanted):
+            raise LockContended(_needs({names[key]: wanted[key] for key in refused}))
+        for key, (kind, name) in names.items():
+            if kind == "sku":
+                self.skus.add(name)
+            else:
+                self.locations[name] = wanted[key]
+
+
+def _needs(refused: dict[tuple[str, str], bool]) -> LockNeeds:
+    def named(kind: str, shared: bool | None = None) -> frozenset[str]:
+        return frozenset(
+            name for (k, name), s in refused.items() if k == kind and shared in (None, s)
+        )
+
+    return LockNeeds(named("sku"), named("location", True), named("location", False))

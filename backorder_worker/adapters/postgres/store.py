@@ -26,12 +26,7 @@ from backorder_worker.adapters.postgres import shipments as rooms
 from backorder_worker.adapters.postgres.decision_batch import Timed, write_decisions
 from backorder_worker.adapters.postgres.decisions import rows_written
 from backorder_worker.adapters.postgres.locked_stock import LockedStock
-from backorder_worker.adapters.postgres.locks import (
-    location_lock_key,
-    lock_keys,
-    sku_lock_key,
-    try_lock_keys,
-)
+from backorder_worker.adapters.postgres.locks import HeldLocks
 from backorder_worker.adapters.postgres.waiting_room import (
     first_pages,
     skus_with_waiting,
@@ -46,7 +41,7 @@ from backorder_worker.domain.outcomes import (
     Trigger,
     WaitState,
 )
-from backorder_worker.service_layer.locking import LockContended, LockNeeds
+from backorder_worker.service_layer.locking import LockNeeds
 from backorder_worker.service_layer.ports import (
     Claim,
     DeadLetter,
@@ -64,8 +59,8 @@ class PostgresStore:
         self, connection: sa.Connection, topics: TopicsSettings, source: str = DEFAULT_SOURCE
     ) -> None:
         self._conn, self._topics, self._source = connection, topics, source
-        self._locked: set[str] = set()  # SKUs
-        self._location_locks: dict[str, bool] = {}  # location -> held shared (else exclusive)
+        self._locks = HeldLocks()
+        self._locked: set[str] = self._locks.skus  # the SKUs this transaction holds locked
         self._outbox_rows: list[OutboxRow] = []
         self._preclaimed: set[str] = set()  # claimed by claim_events, not yet asked for
         self._demand: dict[str, bool] = {}  # waiting demand of SKUs this transaction locked
@@ -116,28 +111,7 @@ class PostgresStore:
         self.lock(LockNeeds.of_skus(skus))
 
     def lock(self, needs: LockNeeds) -> None:
-        """The first call waits, in key order; a later one only tries (``locking``)."""
-        wanted: dict[int, bool] = {}
-        names: dict[int, tuple[str, str]] = {}
-        for sku in needs.skus - self._locked:
-            wanted[key := sku_lock_key(sku)] = False
-            names[key] = ("sku", sku)
-        for location, shared in _location_needs(needs).items():
-            held = self._location_locks.get(location)
-            if held is None or (held and not shared):  # not held, or held shared only
-                wanted[key := location_lock_key(location)] = shared
-                names[key] = ("location", location)
-        if not wanted:
-            return
-        if not self._locked and not self._location_locks:
-            lock_keys(self._conn, wanted)
-        elif refused := try_lock_keys(self._conn, wanted):
-            raise LockContended(_needs_of({names[key]: wanted[key] for key in refused}))
-        for key, (kind, name) in names.items():
-            if kind == "sku":
-                self._locked.add(name)
-            else:
-                self._location_locks[name] = wanted[key]
+        self._locks.take(self._conn, needs)
 
     def locations(self) -> dict[str, Location]:
         return catalog.all_locations(self._conn)
@@ -337,24 +311,6 @@ class PostgresStore:
     def outbox_rows(self) -> list[OutboxRow]:
         self.flush()
         return list(self._outbox_rows)
-
-
-def _location_needs(needs: LockNeeds) -> dict[str, bool]:
-    """Location -> shared; an exclusive need of a location covers a shared one."""
-    shared = dict.fromkeys(needs.stocked_locations, True)
-    return shared | dict.fromkeys(needs.changed_locations, False)
-
-
-def _needs_of(refused: dict[tuple[str, str], bool]) -> LockNeeds:
-    return LockNeeds(
-        skus=frozenset(name for (kind, name) in refused if kind == "sku"),
-        stocked_locations=frozenset(
-            name for (kind, name), shared in refused.items() if kind == "location" and shared
-        ),
-        changed_locations=frozenset(
-            name for (kind, name), shared in refused.items() if kind == "location" and not shared
-        ),
-    )
 
 
 class PostgresUnitOfWork:
