@@ -98,6 +98,9 @@ class FakeStore:
     def lock_skus(self, skus: Iterable[str]) -> None:
         self.locked.update(skus)
 
+    def skus_locked_by_nobody(self, skus: Iterable[str]) -> set[str]:
+        return set(skus)  # one transaction at a time: nobody else holds anything
+
     def lock(self, needs: LockNeeds) -> None:
         # One transaction at a time here: nothing can contend.
         self.locked.update(needs.skus)
@@ -135,6 +138,17 @@ class FakeStore:
     def current_stock(self, skus: Iterable[str]) -> dict[StockKey, int]:
         wanted = set(skus)
         return {k: p.free for k, p in self.state.stock.items() if k[1] in wanted}
+
+    def stock_totals(self, skus: Iterable[str]) -> dict[str, int]:
+        wanted = set(skus)
+        totals = dict.fromkeys(wanted, 0)
+        for (_, sku), position in self.state.stock.items():
+            if sku in wanted:
+                totals[sku] += position.free
+        for supply in self.state.supplies.values():
+            if supply.sku in wanted:
+                totals[supply.sku] += supply.free
+        return totals
 
     def skus_at(self, location_id: str) -> set[str]:
         stocked = {s for (loc, s), p in self.state.stock.items() if loc == location_id and p.free}

@@ -23,6 +23,7 @@ from backorder_worker.domain.inventory import StockKey
 from backorder_worker.domain.model import (
     Candidate,
     Catalog,
+    PartialRelease,
     ReleaseOrder,
     ReleasePolicy,
 )
@@ -86,14 +87,32 @@ def run_round(
     arriving = sorted(intake, key=key)
     decisions: list[Decision] = []
 
-    def admit(page: Sequence[Candidate]) -> None:
-        """Locks and reads the SKUs the page's shipments add, once for the whole page: a
-        shipment is decided only on stock read under the locks of all its SKUs
-        (``locking`` rule 1). The lock only tries (rule 3): if another transaction holds
-        one, ``LockContended`` re-runs the transaction with it taken first. Locations are
-        read again after new locks: a location switched on by a transaction that had to
-        wait for these locks is seen (rule 2)."""
-        needed = {sku for candidate in page for sku in candidate.shipment.skus} - known
+    def admit(page: Sequence[Candidate]) -> list[Candidate]:
+        """The page's shipments the round may decide, with the SKUs they add locked and
+        read, once for the whole page (``locking`` rule 1: a shipment is decided only on
+        stock read under the locks of all its SKUs; the lock only tries, rule 3).
+
+        A shipment short of a SKU the event did not raise is passed over *without* that
+        SKU's lock when, first, nobody holds that SKU locked and, after that, its unlocked
+        total (all stock and supply, usable or not) is short. Why no concurrent writer
+        can make that lose a release: only a transaction holding the SKU's lock raises its
+        total (stows, levels, supply), and it holds it from before the raise until commit.
+        A raise that committed before the total was read is in it. Any other raiser took
+        the lock after the check, so after this transaction took the lock of the SKU this
+        event raised, which it holds until commit: when that raiser's round reaches the
+        shipment, its own check finds this SKU locked, so it does not pass the shipment
+        over; it locks this SKU (its try is refused, so it runs again, waiting for this
+        commit) and decides the shipment on both raises. Catalog changes cannot raise a
+        total. Check first, read second: in the other order a raiser could commit between
+        the two and both sides would pass the shipment over (the defect of b384810).
+        Locations are read again after new locks: a location switched on by a transaction
+        that had to wait for them is then seen (rule 2)."""
+        new_skus = {sku for candidate in page for sku in candidate.shipment.skus} - known
+        totals: dict[str, int] = {}
+        if new_skus and round_.floors:
+            totals = store.stock_totals(store.skus_locked_by_nobody(new_skus))
+        admitted = [c for c in page if not _short_elsewhere(c, policy, totals)]
+        needed = {sku for candidate in admitted for sku in candidate.shipment.skus} - known
         if needed:
             store.lock_skus(needed)
             round_.extend(
@@ -103,6 +122,7 @@ def run_round(
                 locations=store.locations(),
             )
             known.update(needed)
+        return admitted
 
     def decide(candidate: Candidate) -> None:
         for decision in round_.decide(candidate):
@@ -114,11 +134,12 @@ def run_round(
     size = min(FIRST_PAGE, page_size)  # most rounds end within a few shipments
     while wants_waiting and not round_.is_exhausted:
         page = store.waiting_page(scope.skus, policy.release_order, after, size)
-        admit(page)
+        admitted = {c.shipment.shipment_id for c in admit(page)}
         for candidate in page:
             while arriving and key(arriving[0]) < key(candidate):
                 decide(arriving.pop(0))
-            decide(candidate)
+            if candidate.shipment.shipment_id in admitted:
+                decide(candidate)
             if round_.is_exhausted and not arriving:
                 break
         if len(page) < size:
@@ -129,6 +150,19 @@ def run_round(
     for candidate in arriving:
         decide(candidate)
     return decisions
+
+
+def _short_elsewhere(candidate: Candidate, policy: ReleasePolicy, totals: dict[str, int]) -> bool:
+    """Short of a SKU with these totals (the SKUs the round has not read), where that
+    means the round passes it over: skipping allowed, and no partial release of it."""
+    if policy.partial_release is not PartialRelease.NONE and policy.allows_split(
+        candidate.shipment
+    ):
+        return False
+    need: dict[str, int] = {}
+    for line in candidate.shipment.lines:
+        need[line.sku] = need.get(line.sku, 0) + line.quantity
+    return any(sku in totals and totals[sku] < units for sku, units in need.items())
 
 
 def read_ahead_for(

@@ -80,6 +80,23 @@ class LockedStock:
             for location_id, position in sorted(self._positions[sku].items())
         }
 
+    def totals(self, skus: Iterable[str]) -> dict[str, int]:
+        """Free current units everywhere plus free supply units, per loaded SKU."""
+        totals = {sku: sum(p.free for p in self._positions[sku].values()) for sku in skus}
+        for supply in self._supplies.values():
+            if supply.sku in totals:
+                totals[supply.sku] += supply.free
+        return totals
+
+    def added(self, skus: Iterable[str]) -> dict[str, int]:
+        """Units kept as additions to these SKUs (not loaded), not yet in Postgres."""
+        wanted = set(skus)
+        added = dict.fromkeys(wanted, 0)
+        for (_, sku), units in self._added.items():
+            if sku in wanted:
+                added[sku] += units
+        return added
+
     def supply(self, supply_id: str) -> Supply | None:
         """The supply if this transaction knows it: of a loaded SKU, or upserted here."""
         return self._supplies.get(supply_id) or self._upserts.get(supply_id)

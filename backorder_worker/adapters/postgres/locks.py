@@ -11,7 +11,7 @@ transaction-scoped advisory lock early, not even by rolling back to a savepoint)
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -48,6 +48,12 @@ def _statement(function: str) -> sa.TextClause:
     )
 
 
+# A session-level lock taken and given back at once: it succeeds only if nobody holds the
+# key (in any mode) at that instant. CASE fixes the order: unlock only what was taken.
+_UNHELD = sa.text(
+    "SELECT k FROM unnest(:keys) AS t(k) "
+    "WHERE CASE WHEN pg_try_advisory_lock(k) THEN pg_advisory_unlock(k) ELSE false END"
+).bindparams(sa.bindparam("keys", type_=ARRAY(sa.BigInteger)))
 _LOCK = _statement("pg_advisory_xact_lock")
 _TRY_LOCK = _statement("pg_try_advisory_xact_lock")
 
@@ -61,6 +67,14 @@ def lock_keys(conn: sa.Connection, keys: Keys) -> None:
     """Takes these locks in ascending key order, waiting for each."""
     if keys:
         conn.execute(_LOCK, _params(keys)).all()
+
+
+def unheld_keys(conn: sa.Connection, keys: Iterable[int]) -> set[int]:
+    """Which of these keys no other transaction holds at this instant (taking none)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return set()
+    return {int(key) for key in conn.execute(_UNHELD, {"keys": wanted}).scalars()}
 
 
 def try_lock_keys(conn: sa.Connection, keys: Keys) -> set[int]:

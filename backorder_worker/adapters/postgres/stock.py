@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from backorder_worker.adapters.postgres.rows import (
     supply_from_row,
@@ -47,6 +47,16 @@ def add_free_stock(conn: sa.Connection, location_id: str, sku: str, units: int) 
     ).scalar_one()
     return int(after) - units
 
+
+_WANTED = sa.bindparam("skus", type_=ARRAY(sa.Text))
+_TOTALS = sa.union_all(
+    sa.select(stock_positions.c.sku, sa.func.sum(stock_positions.c.free))
+    .where(stock_positions.c.sku == sa.any_(_WANTED))
+    .group_by(stock_positions.c.sku),
+    sa.select(supplies.c.sku, sa.func.sum(supplies.c.quantity - supplies.c.promised))
+    .where(supplies.c.sku == sa.any_(_WANTED), supplies.c.quantity > supplies.c.promised)
+    .group_by(supplies.c.sku),
+)
 
 _CHANGED = unnested(
     "changed",
@@ -149,6 +159,16 @@ def current_stock(conn: sa.Connection, skus: Iterable[str]) -> dict[StockKey, in
         .order_by(stock_positions.c.sku, stock_positions.c.location_id)
     )
     return {(row.location_id, row.sku): row.free for row in rows}
+
+
+def totals(conn: sa.Connection, skus: Iterable[str]) -> dict[str, int]:
+    """Per SKU, free current units at every location plus free units of every supply."""
+    wanted = sorted(set(skus))
+    found = dict.fromkeys(wanted, 0)
+    if wanted:
+        for sku, units in conn.execute(_TOTALS, {"skus": wanted}):
+            found[sku] += int(units)
+    return found
 
 
 def skus_at(conn: sa.Connection, location_id: str) -> set[str]:

@@ -26,7 +26,7 @@ from backorder_worker.adapters.postgres import shipments as rooms
 from backorder_worker.adapters.postgres.decision_batch import Timed, write_decisions
 from backorder_worker.adapters.postgres.decisions import rows_written
 from backorder_worker.adapters.postgres.locked_stock import LockedStock
-from backorder_worker.adapters.postgres.locks import HeldLocks
+from backorder_worker.adapters.postgres.locks import HeldLocks, sku_lock_key, unheld_keys
 from backorder_worker.adapters.postgres.waiting_room import (
     first_pages,
     skus_with_waiting,
@@ -212,6 +212,23 @@ class PostgresStore:
             return self._stock.current(wanted)
         self._flush_stock()
         return stock.current_stock(self._conn, wanted)
+
+    def skus_locked_by_nobody(self, skus: Iterable[str]) -> set[str]:
+        wanted = set(skus)
+        by_key = {sku_lock_key(sku): sku for sku in wanted - self._locked}
+        return (wanted & self._locked) | {by_key[k] for k in unheld_keys(self._conn, by_key)}
+
+    def stock_totals(self, skus: Iterable[str]) -> dict[str, int]:
+        wanted = set(skus)
+        held = {sku for sku in wanted if self._stock.has([sku])}  # loaded: locked here
+        totals = self._stock.totals(held)
+        rest = wanted - held
+        if rest:
+            self._flush_stock()
+            totals |= stock.totals(self._conn, rest)
+            for sku, units in self._stock.added(rest).items():  # kept blind additions
+                totals[sku] += units
+        return totals
 
     def skus_at(self, location_id: str) -> set[str]:
         self._flush_stock()

@@ -1,8 +1,10 @@
-"""Rounds through the real handlers, on any history of intake, stows and supply: no lost
-release follows (I3)."""
+"""Rounds through the real handlers, on any history of intake, stows and supply: a shipment
+passed over before its SKUs are locked (its unlocked totals show it short of a SKU the
+event did not raise) changes no decision, and no lost release follows (I3)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import timedelta
 
@@ -15,6 +17,7 @@ from backorder_worker.domain.model import Catalog, PartialRelease, ReleasePolicy
 from backorder_worker.domain.routing import plan_shipment
 from backorder_worker.service_layer import commands as c
 from backorder_worker.service_layer.ports import ShipmentState
+from tests.fakes import FakeStore
 from tests.unit.service.support import T0, World, order
 
 SKUS = ("KTP", "KTP2", "KTP3", "KTP4")
@@ -39,12 +42,22 @@ policies = st.builds(
 )
 
 
+class NoTotals(FakeStore):
+    """Totals that say nothing: every shipment of a page is admitted and decided."""
+
+    def stock_totals(self, skus: Iterable[str]) -> dict[str, int]:
+        return {}
+
+
 def _history(
     policy: ReleasePolicy,
     demand: list[list[tuple[str, int]]],
     events: list[tuple[str, str, str, int]],
+    blind: bool,
 ) -> World:
     world = World(policy=policy)
+    if blind:
+        world.uow.store_type = NoTotals
     world.seed_catalog(skus=SKUS)
     for n, lines in enumerate(demand):
         world.apply(order(f"S-{n}", *lines))
@@ -57,6 +70,22 @@ def _history(
     return world
 
 
+def _ids(world: World) -> list[str]:
+    return [d.event_id for d in world.decisions()]
+
+
+@settings(max_examples=250, deadline=None)
+@given(policy=policies, demand=shipments, events=stock_events)
+def test_passing_over_shipments_short_elsewhere_changes_no_decision(
+    policy: ReleasePolicy,
+    demand: list[list[tuple[str, int]]],
+    events: list[tuple[str, str, str, int]],
+) -> None:
+    assert _ids(_history(policy, demand, events, blind=False)) == _ids(
+        _history(policy, demand, events, blind=True)
+    )
+
+
 @settings(max_examples=250, deadline=None)
 @given(policy=policies, demand=shipments, events=stock_events)
 def test_no_waiting_shipment_could_be_completed_from_the_stock_left(
@@ -65,7 +94,7 @@ def test_no_waiting_shipment_could_be_completed_from_the_stock_left(
     events: list[tuple[str, str, str, int]],
 ) -> None:
     policy = replace(policy, allow_skip=True, partial_release=PartialRelease.NONE)
-    world = _history(policy, demand, events)
+    world = _history(policy, demand, events, blind=False)
     state = world.uow.state
     catalog = Catalog(state.locations, state.listings)
     current = {key: position.free for key, position in state.stock.items()}
