@@ -11,17 +11,18 @@ The rules every transaction follows (across replicas, `replay` and `reevaluate`)
    have stock at the location after every raise there has committed, and a raise reads
    the location after every change of it has committed; whichever goes second sees the
    other, and its round re-evaluates what the pair can now complete.
-3. **Only the first lock call of a transaction waits.** It takes all its locks in one
-   statement, in ascending key order, so two first calls cannot wait for each other in a
-   cycle. A later call (a round discovering the other SKUs of a waiting shipment) only
-   *tries*: if another transaction holds one of the locks, it raises `LockContended` and
-   the caller runs the transaction again with those locks added to its first call.
-   Nothing ever waits while holding a lock taken out of order, so no deadlock can form,
-   and each re-run's first call grows, so re-runs end.
+3. **Only the first lock call of a transaction waits for as long as it takes.** It takes
+   all its locks in one statement, in ascending key order, so two first calls cannot wait
+   for each other in a cycle. A later call (a round discovering the other SKUs of a waiting
+   shipment) takes what is free at once and waits only briefly (a fraction of a second,
+   shorter than Postgres's deadlock timeout) for what another transaction holds; if that
+   is not enough, it raises `LockContended` and the caller runs the transaction again
+   with those locks added to its first call. A cycle of waits therefore ends by the brief
+   timeout, never as a deadlock, and each re-run's first call grows, so re-runs end.
 
 Rule 1 with rule 3 is what makes a concurrent pair of stows for two SKUs of one shipment
-safe: each stow's round needs the other's SKU; at most one gets both, and the other re-runs
-after it with both locks taken first, reading the first one's committed stock.
+safe: each stow's round needs the other's SKU; whichever gets both decides first, and the
+other decides after it has committed, on its stock.
 """
 
 from __future__ import annotations
@@ -64,8 +65,8 @@ class LockNeeds:
 
 
 class LockContended(Exception):
-    """A later lock call found locks another transaction holds (rule 3): run the whole
-    transaction again with ``needs`` taken in its first lock call."""
+    """A later lock call could not get locks another transaction holds (rule 3): run the
+    whole transaction again with ``needs`` taken in its first lock call."""
 
     def __init__(self, needs: LockNeeds) -> None:
         super().__init__(f"locks held elsewhere: {needs}")

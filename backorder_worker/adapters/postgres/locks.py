@@ -4,8 +4,9 @@
 A SKU's key and a location's key are 64-bit hashes computed here, each kind with a hash
 of its own so they never collide. ``lock_keys`` takes its keys in ascending order in one
 statement and waits; ``try_lock_keys`` never waits and says which keys it could not
-take. Both hold what they took until the transaction ends (Postgres cannot release a
-transaction-scoped advisory lock early, not even by rolling back to a savepoint).
+take; ``wait_briefly`` waits a bounded time. All hold what they took until the
+transaction ends (Postgres cannot release a transaction-scoped advisory lock early, not
+even by rolling back to a savepoint).
 """
 
 from __future__ import annotations
@@ -77,6 +78,30 @@ def unheld_keys(conn: sa.Connection, keys: Iterable[int]) -> set[int]:
     return {int(key) for key in conn.execute(_UNHELD, {"keys": wanted}).scalars()}
 
 
+# How long a later lock call waits for locks held elsewhere before it gives up and has the
+# batch run again: about two ordinary batches. Shorter than Postgres's deadlock_timeout
+# (1 s by default), so a cycle of waits ends by this timeout, never by a deadlock error.
+BRIEF_WAIT_MS = 250
+
+
+def wait_briefly(conn: sa.Connection, keys: Keys, timeout_ms: int = BRIEF_WAIT_MS) -> bool:
+    """Takes these locks, waiting at most ``timeout_ms``; False if the time ran out. After
+    False the transaction is aborted (Postgres raised ``lock_not_available`` in it): the
+    caller must roll it back. A holder that is about to commit is waited for, not raced."""
+    conn.execute(sa.text(f"SET LOCAL lock_timeout = '{int(timeout_ms)}ms'"))
+    try:
+        lock_keys(conn, keys)
+    except sa.exc.OperationalError as error:
+        if getattr(error.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+            return False
+        raise
+    conn.execute(sa.text("SET LOCAL lock_timeout = DEFAULT"))
+    return True
+
+
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
 def try_lock_keys(conn: sa.Connection, keys: Keys) -> set[int]:
     """Takes what it can of these locks without waiting; returns the keys it could not."""
     if not keys:
@@ -87,7 +112,8 @@ def try_lock_keys(conn: sa.Connection, keys: Keys) -> set[int]:
 
 class HeldLocks:
     """The locks one transaction holds, and ``take``: its first call waits, every later
-    call only tries and raises ``LockContended`` naming what another transaction holds."""
+    call waits only briefly and raises ``LockContended`` naming what another transaction
+    still holds."""
 
     def __init__(self) -> None:
         self.skus: set[str] = set()
@@ -110,7 +136,9 @@ class HeldLocks:
         if not self.skus and not self.locations:
             lock_keys(conn, wanted)
         elif refused := try_lock_keys(conn, wanted):
-            raise LockContended(_needs({names[key]: wanted[key] for key in refused}))
+            held_elsewhere = {key: wanted[key] for key in refused}
+            if not wait_briefly(conn, held_elsewhere):
+                raise LockContended(_needs({names[key]: wanted[key] for key in refused}))
         for key, (kind, name) in names.items():
             if kind == "sku":
                 self.skus.add(name)

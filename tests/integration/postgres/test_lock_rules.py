@@ -1,6 +1,7 @@
 """The lock rules of ``service_layer/locking.py`` on real Postgres: only a transaction's
-first lock call waits; a later one names what another transaction holds instead; a
-location's change waits for raises of stock there, and raises there share the lock."""
+first lock call waits as long as it takes; a later one waits briefly, then names what
+another transaction holds; a location's change waits for raises of stock there, and
+raises there share the lock."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import threading
 
 import pytest
 
+from backorder_worker.adapters.postgres.locks import BRIEF_WAIT_MS
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.service_layer.locking import LockContended, LockNeeds
 
@@ -34,7 +36,7 @@ def _blocks(uow: PostgresUnitOfWork, needs: LockNeeds, while_held: LockNeeds) ->
     return waited
 
 
-def test_a_later_lock_call_names_the_locks_held_elsewhere_instead_of_waiting(
+def test_a_later_lock_call_names_the_locks_still_held_elsewhere_after_a_brief_wait(
     uow: PostgresUnitOfWork,
 ) -> None:
     with uow() as holder:
@@ -48,6 +50,28 @@ def test_a_later_lock_call_names_the_locks_held_elsewhere_instead_of_waiting(
     assert refused.value.needs == LockNeeds(
         skus=frozenset({"KTP2"}), stocked_locations=frozenset({"C"})
     )
+
+
+def test_a_later_lock_call_gets_locks_their_holder_releases_within_the_brief_wait(
+    uow: PostgresUnitOfWork,
+) -> None:
+    holder_took = threading.Event()
+    release = threading.Event()
+
+    def holder() -> None:
+        with uow() as store:
+            store.lock_skus(["KTP2"])
+            holder_took.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert holder_took.wait(10)
+    with uow() as store:
+        store.lock_skus(["KTP"])
+        threading.Timer(BRIEF_WAIT_MS / 1000 / 5, release.set).start()
+        store.lock_skus(["KTP2"])  # waits for the holder's commit, no LockContended
+    thread.join(10)
 
 
 def test_a_later_lock_call_takes_free_locks_at_once(uow: PostgresUnitOfWork) -> None:
