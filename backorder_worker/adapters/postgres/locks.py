@@ -119,7 +119,8 @@ class HeldLocks:
         self.skus: set[str] = set()
         self.locations: dict[str, bool] = {}  # location -> held shared (else exclusive)
 
-    def take(self, conn: sa.Connection, needs: LockNeeds) -> None:
+    def take(self, conn: sa.Connection, needs: LockNeeds) -> bool:
+        """Takes what ``needs`` adds to the held locks; says whether it took any."""
         wanted: dict[int, bool] = {}
         names: dict[int, tuple[str, str]] = {}
         for sku in needs.skus - self.skus:
@@ -132,7 +133,7 @@ class HeldLocks:
                 wanted[key := location_lock_key(location)] = is_shared
                 names[key] = ("location", location)
         if not wanted:
-            return
+            return False
         if not self.skus and not self.locations:
             lock_keys(conn, wanted)
         elif refused := try_lock_keys(conn, wanted):
@@ -144,6 +145,7 @@ class HeldLocks:
                 self.skus.add(name)
             else:
                 self.locations[name] = wanted[key]
+        return True
 
 
 def _needs(refused: dict[tuple[str, str], bool]) -> LockNeeds:

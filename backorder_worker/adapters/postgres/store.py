@@ -60,6 +60,7 @@ class PostgresStore:
     ) -> None:
         self._conn, self._topics, self._source = connection, topics, source
         self._locks = HeldLocks()
+        self._locations: dict[str, Location] | None = None  # read after the newest lock
         self._locked: set[str] = self._locks.skus  # the SKUs this transaction holds locked
         self._outbox_rows: list[OutboxRow] = []
         self._preclaimed: set[str] = set()  # claimed by claim_events, not yet asked for
@@ -111,10 +112,16 @@ class PostgresStore:
         self.lock(LockNeeds.of_skus(skus))
 
     def lock(self, needs: LockNeeds) -> None:
-        self._locks.take(self._conn, needs)
+        if self._locks.take(self._conn, needs):
+            self._locations = None  # read again: see ``locations``
 
     def locations(self) -> dict[str, Location]:
-        return catalog.all_locations(self._conn)
+        # Read once per set of held locks: a view read after every lock this transaction
+        # holds was taken is as good for deciding as a fresh one (``locking`` rule 2); a
+        # new lock may have waited for a location's change, so it drops the view.
+        if self._locations is None:
+            self._locations = catalog.all_locations(self._conn)
+        return dict(self._locations)
 
     def listings(self, skus: Iterable[str]) -> dict[tuple[str, str | None], Listing]:
         # A locked SKU's listings are read once: their writers lock the SKU too.
@@ -134,6 +141,7 @@ class PostgresStore:
         catalog.save_listing(self._conn, listing)
 
     def save_location(self, location: Location) -> None:
+        self._locations = None
         catalog.save_location(self._conn, location)
 
     def stock_position(self, location_id: str, sku: str) -> StockPosition:
