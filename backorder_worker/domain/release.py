@@ -261,7 +261,7 @@ class ReleaseRound:
         if self.policy.complete_stock_mode is not FenceMode.REACTIVE:
             return False
         return all(
-            not eligibility.is_blocked(sku) and self.catalog.is_backorderable(sku)
+            self.catalog.backorders_anywhere(sku, eligibility.locations(sku))
             for sku in missing_skus(shipment, plan.missing)
         )
 
