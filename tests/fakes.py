@@ -17,6 +17,7 @@ from backorder_worker.domain.inventory import StockKey, Supply
 from backorder_worker.domain.model import (
     Candidate,
     FulfillmentType,
+    Line,
     Listing,
     Location,
     Origin,
@@ -27,6 +28,7 @@ from backorder_worker.domain.outcomes import (
     Decision,
     ShipmentReleased,
     ShipmentStatus,
+    ShipmentUnroutable,
     Trigger,
     WaitState,
 )
@@ -233,6 +235,7 @@ class FakeStore:
                     supply, promised=supply.promised + draw.quantity
                 )
         entered = existing.entered_at if existing is not None else None
+        linked = existing.parent_id if existing is not None else None  # a remainder's link
         for child in decision.shipments:
             lines = {line.line_id: line for line in decision.parent.lines}
             shipment = replace(
@@ -247,11 +250,15 @@ class FakeStore:
                 decision.backordered_at,
                 child.location_id,
                 child.expected_date,
-                parent_id if child.shipment_id != parent_id else None,
+                parent_id if child.shipment_id != parent_id else linked,
             )
         if decision.parent_status is ShipmentStatus.REASSIGNED:
             self.state.shipments[parent_id] = ShipmentRecord(
-                decision.parent, ShipmentState.REASSIGNED, entered, decision.backordered_at
+                decision.parent,
+                ShipmentState.REASSIGNED,
+                entered,
+                decision.backordered_at,
+                parent_id=linked,
             )
         if decision.split_off is not None:
             split = decision.split_off
@@ -263,11 +270,43 @@ class FakeStore:
                 parent_id=parent_id,
             )
 
-    def cancel(self, shipment_id: str, trigger: Trigger, now: datetime) -> ShipmentRecord | None:
+    def cancel(
+        self,
+        shipment_id: str,
+        trigger: Trigger,
+        now: datetime,
+        report: ShipmentUnroutable | None = None,
+    ) -> ShipmentRecord | None:
         record = self.state.shipments.get(shipment_id)
-        if record is not None:
+        if record is not None and record.state is not ShipmentState.CANCELLED:
             self.state.shipments[shipment_id] = replace(record, state=ShipmentState.CANCELLED)
+            if report is not None:
+                self._queue("decision", report)
         return record
+
+    def descendants(self, shipment_id: str) -> list[ShipmentRecord]:
+        found: dict[str, ShipmentRecord] = {}
+        parents = [shipment_id]
+        while parents:
+            children = [
+                r
+                for r in self.state.shipments.values()
+                if r.parent_id in parents and r.shipment.shipment_id not in found
+            ]
+            found.update((r.shipment.shipment_id, r) for r in children)
+            parents = [r.shipment.shipment_id for r in children]
+        return [found[key] for key in sorted(found)]
+
+    def link_remainder(self, remainder_id: str, parent_id: str) -> None:
+        record = self.state.shipments[remainder_id]
+        self.state.shipments[remainder_id] = replace(record, parent_id=parent_id)
+
+    def replace_lines(self, shipment_id: str, lines: Sequence[Line]) -> None:
+        record = self.state.shipments[shipment_id]
+        kept = tuple(line for line in lines if line.quantity > 0)
+        self.state.shipments[shipment_id] = replace(
+            record, shipment=replace(record.shipment, lines=kept)
+        )
 
     def count_short_pick(self, shipment_id: str) -> int:
         record = self.state.shipments[shipment_id]

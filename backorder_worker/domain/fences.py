@@ -21,6 +21,8 @@ class Fence(StrEnum):
     BOPIS_PICKUP_LOCATION = "bopis-pickup-location"
     SKU_NOT_LISTED = "sku-not-listed"
     COMPLETE_STOCK = "complete-stock"
+    # Not a routing fence: why a remainder left the line when its parent was cancelled (R11).
+    PARENT_CANCELLED = "parent-cancelled"
 
 
 @dataclass(frozen=True, slots=True)

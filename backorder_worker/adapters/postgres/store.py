@@ -33,7 +33,7 @@ from backorder_worker.adapters.postgres.waiting_room import (
     waiting_page,
 )
 from backorder_worker.domain.inventory import StockKey, Supply
-from backorder_worker.domain.model import Candidate, Listing, Location, ReleaseOrder
+from backorder_worker.domain.model import Candidate, Line, Listing, Location, ReleaseOrder
 from backorder_worker.domain.outcomes import (
     Decision,
     ShipmentReleased,
@@ -48,6 +48,7 @@ from backorder_worker.service_layer.ports import (
     OutboxRow,
     ReadAhead,
     ShipmentRecord,
+    ShipmentState,
     StockPosition,
 )
 from backorder_worker.settings import TopicsSettings
@@ -277,8 +278,12 @@ class PostgresStore:
             self._demand[sku] = sku in found
         return found | {sku for sku in wanted - unknown if self._demand[sku]}
 
+    def _encode(self, decision: Decision, now: datetime) -> outbox.Queued:
+        out = encode_decision(decision, now, self._topics, self._source)
+        return outbox.Queued(out.topic, out.key, out.value, out.headers, out.event_id)
+
     def record(self, decision: Decision, now: datetime) -> None:
-        out = encode_decision(decision, now, self._topics, self._source)  # fails before writes
+        out = self._encode(decision, now)  # fails before writes
         self._pending_decisions.append((decision, now))
         written = rows_written(decision)
         self._pending_ids |= written
@@ -296,18 +301,40 @@ class PostgresStore:
             del self._first_pages[sku]
         if isinstance(decision, ShipmentUnroutable) and decision.state is WaitState.WAITING:
             self._demand.update(dict.fromkeys(decision.shipment.skus, True))
-        self._pending_outbox.append(
-            outbox.Queued(out.topic, out.key, out.value, out.headers, out.event_id)
-        )
+        self._pending_outbox.append(out)
 
-    def cancel(self, shipment_id: str, trigger: Trigger, now: datetime) -> ShipmentRecord | None:
+    def cancel(
+        self,
+        shipment_id: str,
+        trigger: Trigger,
+        now: datetime,
+        report: ShipmentUnroutable | None = None,
+    ) -> ShipmentRecord | None:
         self._first_pages.clear()  # it may leave any of them
         self._flush_if_pending(shipment_id)
-        return rooms.cancel(self._conn, shipment_id, trigger, now)
+        out = None if report is None else self._encode(report, now)  # fails before writes
+        before = rooms.cancel(
+            self._conn, shipment_id, trigger, now, None if out is None else out.event_id
+        )
+        if out is not None and before is not None and before.state is not ShipmentState.CANCELLED:
+            self._pending_outbox.append(out)
+        return before
+
+    def descendants(self, shipment_id: str) -> list[ShipmentRecord]:
+        self.flush()  # kept decisions may write split-offs and children
+        return rooms.descendants(self._conn, shipment_id)
+
+    def link_remainder(self, remainder_id: str, parent_id: str) -> None:
+        self._flush_if_pending(remainder_id)
+        rooms.link_remainder(self._conn, remainder_id, parent_id)
 
     def count_short_pick(self, shipment_id: str) -> int:
         self._flush_if_pending(shipment_id)
         return rooms.count_short_pick(self._conn, shipment_id)
+
+    def replace_lines(self, shipment_id: str, lines: Sequence[Line]) -> None:
+        self._flush_if_pending(shipment_id)
+        rooms.replace_lines(self._conn, shipment_id, [ln for ln in lines if ln.quantity > 0])
 
     def dead_letter(self, letter: DeadLetter) -> None:
         self._pending_outbox.append(outbox.dead_letter_record(letter, self._topics.dead_letter))

@@ -15,8 +15,8 @@ from datetime import datetime
 
 from backorder_worker.adapters.redis.catalog_cache import CatalogCache, ListingsBySku
 from backorder_worker.domain.inventory import StockKey, Supply
-from backorder_worker.domain.model import Candidate, Listing, Location, ReleaseOrder
-from backorder_worker.domain.outcomes import Decision, Trigger
+from backorder_worker.domain.model import Candidate, Line, Listing, Location, ReleaseOrder
+from backorder_worker.domain.outcomes import Decision, ShipmentUnroutable, Trigger
 from backorder_worker.service_layer.ports import (
     Claim,
     DeadLetter,
@@ -146,11 +146,26 @@ class CachingStore:
     def record(self, decision: Decision, now: datetime) -> None:
         self.store.record(decision, now)
 
-    def cancel(self, shipment_id: str, trigger: Trigger, now: datetime) -> ShipmentRecord | None:
-        return self.store.cancel(shipment_id, trigger, now)
+    def cancel(
+        self,
+        shipment_id: str,
+        trigger: Trigger,
+        now: datetime,
+        report: ShipmentUnroutable | None = None,
+    ) -> ShipmentRecord | None:
+        return self.store.cancel(shipment_id, trigger, now, report)
+
+    def descendants(self, shipment_id: str) -> list[ShipmentRecord]:
+        return self.store.descendants(shipment_id)
+
+    def link_remainder(self, remainder_id: str, parent_id: str) -> None:
+        self.store.link_remainder(remainder_id, parent_id)
 
     def count_short_pick(self, shipment_id: str) -> int:
         return self.store.count_short_pick(shipment_id)
+
+    def replace_lines(self, shipment_id: str, lines: Sequence[Line]) -> None:
+        self.store.replace_lines(shipment_id, lines)
 
     def dead_letter(self, letter: DeadLetter) -> None:
         self.store.dead_letter(letter)
