@@ -32,6 +32,7 @@ from backorder_worker.domain.outcomes import (
     Trigger,
     WaitState,
 )
+from backorder_worker.domain.receiving import SupplyCut
 from backorder_worker.domain.release import release_order_key
 from backorder_worker.service_layer.ports import (
     Claim,
@@ -56,6 +57,8 @@ class State:
     supplies: dict[str, Supply] = field(default_factory=dict)
     shipments: dict[str, ShipmentRecord] = field(default_factory=dict)
     outbox: list[tuple[str, object]] = field(default_factory=list)  # (kind, decision/letter)
+    promises: list[tuple[str, str]] = field(default_factory=list)  # (supply_id, shipment_id)
+    notes: list[tuple[str, str, SupplyCut]] = field(default_factory=list)  # (shipment, event, cut)
 
 
 class FakeStore:
@@ -160,6 +163,21 @@ class FakeStore:
         wanted = set(skus)
         return [s for s in self.state.supplies.values() if s.sku in wanted and s.free > 0]
 
+    def promised_from(self, supply: Supply) -> list[str]:
+        return sorted(
+            {
+                shipment_id
+                for supply_id, shipment_id in self.state.promises
+                if supply_id == supply.supply_id
+                and self.state.shipments[shipment_id].state is ShipmentState.FUTURE
+            }
+        )
+
+    def note_supply_cut(self, cut: SupplyCut, trigger: Trigger, now: datetime) -> None:
+        self.state.notes += [
+            (shipment_id, trigger.event_id, cut) for shipment_id in cut.shipment_ids
+        ]
+
     def shipment(self, shipment_id: str) -> ShipmentRecord | None:
         return self.state.shipments.get(shipment_id)
 
@@ -234,6 +252,12 @@ class FakeStore:
                 self.state.supplies[draw.supply_id] = replace(
                     supply, promised=supply.promised + draw.quantity
                 )
+                receiver = next(
+                    s.shipment_id
+                    for s in decision.shipments
+                    if s.status is ShipmentStatus.FUTURE and s.location_id == draw.location_id
+                )
+                self.state.promises.append((draw.supply_id, receiver))
         entered = existing.entered_at if existing is not None else None
         linked = existing.parent_id if existing is not None else None  # a remainder's link
         for child in decision.shipments:

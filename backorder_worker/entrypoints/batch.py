@@ -47,6 +47,7 @@ from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.adapters.postgres.errors import is_transient
 from backorder_worker.domain.model import ReleasePolicy
 from backorder_worker.domain.outcomes import ShipmentReleased, ShipmentUnroutable
+from backorder_worker.domain.receiving import SupplyCut
 from backorder_worker.entrypoints import faults
 from backorder_worker.entrypoints.translate import to_envelope
 from backorder_worker.observability.logging import log_context
@@ -216,11 +217,30 @@ class BatchProcessor:
             if isinstance(outcome, InvalidMessage | Rejected):
                 metrics.dead_letters_total.labels(error_type=outcome.error_type).inc()
             if isinstance(outcome, Applied):
+                if outcome.supply_cut is not None:
+                    self._report_supply_cut(record, outcome.supply_cut)
                 for decision in outcome.decisions:
                     if isinstance(decision, ShipmentReleased):
                         metrics.releases_total.labels(release=decision.release.value).inc()
                     elif isinstance(decision, ShipmentUnroutable):
                         metrics.unroutable_total.labels(state=decision.state.value).inc()
+
+    def _report_supply_cut(self, record: SourceRecord, cut: SupplyCut) -> None:
+        """After commit: a supply now short of what it promised cannot take its FUTURE
+        releases back (I2), so it is said loudly (SPEC R4; README, "Rules as built")."""
+        self.metrics.supply_cuts_total.inc()
+        self.metrics.supply_shortfall_units_total.inc(cut.newly_uncovered)
+        with log_context(topic=record.topic, partition=record.partition, offset=record.offset):
+            log.warning(
+                "supply cut below what it promised",
+                extra={
+                    "supply_id": cut.supply_id,
+                    "shortfall": cut.shortfall,
+                    "promised": cut.promised,
+                    "quantity": cut.quantity,
+                    "shipments": list(cut.shipment_ids),
+                },
+            )
 
 
 def _log_retry(state: RetryCallState) -> None:

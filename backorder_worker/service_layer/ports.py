@@ -25,6 +25,7 @@ from backorder_worker.domain.model import (
     Shipment,
 )
 from backorder_worker.domain.outcomes import Decision, ShipmentUnroutable, Trigger
+from backorder_worker.domain.receiving import SupplyCut
 
 
 class Claim(StrEnum):
@@ -169,6 +170,13 @@ class Store(Protocol):
 
     def supplies(self, skus: Iterable[str]) -> list[Supply]:
         """The supplies of these SKUs with free units (quantity above promised)."""
+
+    def promised_from(self, supply: Supply) -> list[str]:
+        """The FUTURE shipments holding units promised from this supply (the allocation
+        ledger), by id."""
+
+    def note_supply_cut(self, cut: SupplyCut, trigger: Trigger, now: datetime) -> None:
+        """Adds a history row to each of the cut's shipments (``waiting SHIPMENT``)."""
 
     def shipment(self, shipment_id: str) -> ShipmentRecord | None:
         """Any shipment the worker knows: waiting, unroutable, released, a child, cancelled."""

@@ -21,7 +21,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from backorder_worker.adapters.event_codec import DEFAULT_SOURCE, encode_decision
-from backorder_worker.adapters.postgres import catalog, inbox, outbox, stock
+from backorder_worker.adapters.postgres import catalog, draws, inbox, outbox, stock
 from backorder_worker.adapters.postgres import shipments as rooms
 from backorder_worker.adapters.postgres.decision_batch import Timed, write_decisions
 from backorder_worker.adapters.postgres.decisions import rows_written
@@ -41,6 +41,7 @@ from backorder_worker.domain.outcomes import (
     Trigger,
     WaitState,
 )
+from backorder_worker.domain.receiving import SupplyCut
 from backorder_worker.service_layer.ports import (
     Claim,
     DeadLetter,
@@ -245,6 +246,21 @@ class PostgresStore:
             return self._stock.supplies(wanted)
         self._flush_stock()
         return stock.supplies_with_free_units(self._conn, wanted)
+
+    def promised_from(self, supply: Supply) -> list[str]:
+        self.flush()  # kept releases write the ledger
+        return draws.promised_from(self._conn, supply)
+
+    def note_supply_cut(self, cut: SupplyCut, trigger: Trigger, now: datetime) -> None:
+        detail = {
+            "outcome": "supply-cut",
+            "supply_id": cut.supply_id,
+            "quantity": cut.quantity,
+            "promised": cut.promised,
+            "shortfall": cut.shortfall,
+        }
+        for shipment_id in cut.shipment_ids:
+            rooms.add_history(self._conn, shipment_id, now, trigger, ShipmentState.FUTURE, detail)
 
     def shipment(self, shipment_id: str) -> ShipmentRecord | None:
         if shipment_id in self._unknown_shipments:

@@ -17,6 +17,7 @@ from backorder_worker.adapters.redis.catalog_cache import CatalogCache, Listings
 from backorder_worker.domain.inventory import StockKey, Supply
 from backorder_worker.domain.model import Candidate, Line, Listing, Location, ReleaseOrder
 from backorder_worker.domain.outcomes import Decision, ShipmentUnroutable, Trigger
+from backorder_worker.domain.receiving import SupplyCut
 from backorder_worker.service_layer.ports import (
     Claim,
     DeadLetter,
@@ -127,6 +128,12 @@ class CachingStore:
 
     def supplies(self, skus: Iterable[str]) -> list[Supply]:
         return self.store.supplies(skus)
+
+    def promised_from(self, supply: Supply) -> list[str]:
+        return self.store.promised_from(supply)
+
+    def note_supply_cut(self, cut: SupplyCut, trigger: Trigger, now: datetime) -> None:
+        self.store.note_supply_cut(cut, trigger, now)
 
     def shipment(self, shipment_id: str) -> ShipmentRecord | None:
         return self.store.shipment(shipment_id)
