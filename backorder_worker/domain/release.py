@@ -266,10 +266,11 @@ class ReleaseRound:
         )
 
     def _hold(self, plan: Plan) -> None:
-        """With skip off, an earlier shipment keeps the current stock it could use (R7)."""
+        """With skip off, an earlier shipment keeps the stock it could use (R7): current
+        units and the future supply its plan draws, so a later shipment cannot take the
+        supply the earlier one needs to complete."""
         for assignment in plan.assignments:
-            if assignment.draw.supply_id is None:
-                self.pool.take(assignment.draw)
+            self.pool.take(assignment.draw)
 
     def _raised_skus(self) -> set[str]:
         assert self.floors is not None

@@ -37,6 +37,7 @@ from backorder_worker.service_layer.commands import (
     StowStock,
     skus_of,
 )
+from backorder_worker.service_layer.holds import linked_skus
 from backorder_worker.service_layer.ports import OrderKey, ReadAhead, Store
 
 PAGE_SIZE = 500
@@ -76,6 +77,10 @@ def run_round(
     store.lock_skus(known)
     if not intake and scope.skus is not None and not store.waiting_skus(scope.skus):
         return []  # nobody waits for these SKUs: the common case, one cached answer
+    if not policy.allow_skip and scope.skus is not None:
+        scope = Scope.of(linked_skus(store, known, policy.release_order))  # see holds.py
+        store.lock_skus(scope.skus or ())
+        known.update(scope.skus or ())
     catalog = Catalog(store.locations(), store.listings(known))
     pool = pool_for(store.current_stock(known), store.supplies(known), catalog, policy, now)
     round_ = ReleaseRound(catalog, policy, pool, now, trigger, floors)
