@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from backorder_worker.adapters.postgres.inspect import shipment_view
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
+from backorder_worker.domain.model import ReleasePolicy
 from backorder_worker.service_layer import commands as c
 from backorder_worker.service_layer.ports import ShipmentState
 from backorder_worker.service_layer.results import Applied, Rejected
@@ -105,3 +106,20 @@ def test_cancelling_an_order_cancels_and_reports_every_remainder_that_still_wait
     ]
     cancel = shipment_view(engine, "S-1-R1-SP1", T0)
     assert cancel is not None and cancel.history[-1].detail["output_event_id"] == after_ids[1]
+
+
+def test_with_skip_off_a_cancelled_head_passes_the_stock_it_held_to_the_next_in_line(
+    uow: PostgresUnitOfWork,
+) -> None:
+    feed = Feed(uow, policy=ReleasePolicy(allow_skip=False))
+    feed.catalog()
+    feed(order("H", ("KTP", 5)))
+    feed(order("N", ("KTP", 3)))
+    feed(c.StowStock("A", "KTP", 3))  # H holds them
+    assert state(uow, "N") is ShipmentState.WAITING
+
+    feed(c.CancelShipment("H", "O-H"))
+
+    assert state(uow, "N") is ShipmentState.READY
+    with uow() as store:
+        assert store.stock_position("A", "KTP").free == 0
