@@ -193,6 +193,7 @@ class Withheld:
 class GivenRound:
     decisions: list[Decision]
     taken: dict[StockKey, int]  # current units the round took from its pool: draws and holds
+    taken_supplies: dict[str, int] = field(default_factory=dict)  # the same, by supply id
 
 
 def run_given_round(
@@ -219,6 +220,7 @@ def run_given_round(
         for s in store.supplies(skus)
     ]
     pool = pool_for(current, supplies, catalog, policy, now)
+    supplied = pool.supply_left()
     round_ = ReleaseRound(catalog, policy, pool, now, trigger)
     decisions: list[Decision] = []
     for candidate in sorted(candidates, key=lambda c: release_order_key(policy.release_order, c)):
@@ -226,4 +228,10 @@ def run_given_round(
             store.record(decision, now)
             decisions.append(decision)
     taken = {key: units - pool.current(*key) for key, units in current.items()}
-    return GivenRound(decisions, {key: units for key, units in taken.items() if units > 0})
+    left = pool.supply_left()
+    taken_supplies = {sid: units - left[sid] for sid, units in supplied.items()}
+    return GivenRound(
+        decisions,
+        {key: units for key, units in taken.items() if units > 0},
+        {sid: units for sid, units in taken_supplies.items() if units > 0},
+    )
