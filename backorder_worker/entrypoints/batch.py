@@ -190,6 +190,8 @@ class BatchProcessor:
                 result.applied += 1
                 if outcome.note:
                     log.info(outcome.note)
+                if outcome.supply_cut is not None:
+                    _warn_supply_cut(outcome.supply_cut)
 
     def _apply(self, store: Store, index: int, envelope: Envelope, result: BatchResult) -> Outcome:
         started = time.perf_counter()
@@ -218,29 +220,28 @@ class BatchProcessor:
                 metrics.dead_letters_total.labels(error_type=outcome.error_type).inc()
             if isinstance(outcome, Applied):
                 if outcome.supply_cut is not None:
-                    self._report_supply_cut(record, outcome.supply_cut)
+                    metrics.supply_cuts_total.inc()
+                    metrics.supply_shortfall_units_total.inc(outcome.supply_cut.newly_uncovered)
                 for decision in outcome.decisions:
                     if isinstance(decision, ShipmentReleased):
                         metrics.releases_total.labels(release=decision.release.value).inc()
                     elif isinstance(decision, ShipmentUnroutable):
                         metrics.unroutable_total.labels(state=decision.state.value).inc()
 
-    def _report_supply_cut(self, record: SourceRecord, cut: SupplyCut) -> None:
-        """After commit: a supply now short of what it promised cannot take its FUTURE
-        releases back (I2), so it is said loudly (SPEC R4; README, "Rules as built")."""
-        self.metrics.supply_cuts_total.inc()
-        self.metrics.supply_shortfall_units_total.inc(cut.newly_uncovered)
-        with log_context(topic=record.topic, partition=record.partition, offset=record.offset):
-            log.warning(
-                "supply cut below what it promised",
-                extra={
-                    "supply_id": cut.supply_id,
-                    "shortfall": cut.shortfall,
-                    "promised": cut.promised,
-                    "quantity": cut.quantity,
-                    "shipments": list(cut.shipment_ids),
-                },
-            )
+
+def _warn_supply_cut(cut: SupplyCut) -> None:
+    """A supply now short of what it promised cannot take its FUTURE releases back (I2),
+    so it is said loudly (README, "Rules as built"); the counters follow after commit."""
+    log.warning(
+        "supply cut below what it promised",
+        extra={
+            "supply_id": cut.supply_id,
+            "shortfall": cut.shortfall,
+            "promised": cut.promised,
+            "quantity": cut.quantity,
+            "shipments": list(cut.shipment_ids),
+        },
+    )
 
 
 def _log_retry(state: RetryCallState) -> None:

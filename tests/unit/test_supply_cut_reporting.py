@@ -1,5 +1,6 @@
-"""A supply cut below its promises is logged and counted by the worker's batch, after
-commit (issue 11, defect 8); the history rows are the store's (tests/unit/service)."""
+"""A supply cut below its promises is logged by the worker's batch (in the event's log
+context) and counted once the batch has committed (issue 11, defect 8); the history rows
+are the store's (tests/unit/service, tests/integration/postgres)."""
 
 from __future__ import annotations
 
