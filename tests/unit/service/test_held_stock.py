@@ -96,3 +96,16 @@ def test_future_supply_the_head_needs_is_held_too() -> None:
 
     assert states(world) == {"H": ShipmentState.WAITING, "N": ShipmentState.WAITING}
     assert world.uow.state.supplies["PO-1"].promised == 0
+
+
+def test_a_location_closing_under_the_head_passes_its_units_on() -> None:
+    world = no_skip()
+    world.apply(c.UpdateListing("ONLY-A", OutOfStockBehaviour.BACKORDER, location_id="A"))
+    world.apply(order("H", ("ONLY-A", 1), ("KTP", 2)))
+    world.apply(order("N", ("KTP", 2)))
+    world.apply(c.StowStock("B", "KTP", 2))  # H holds them
+    assert states(world) == {"H": ShipmentState.WAITING, "N": ShipmentState.WAITING}
+
+    world.apply(c.UpdateLocation("A", False, frozenset(FulfillmentType)))  # ONLY-A: nowhere
+
+    assert states(world) == {"H": ShipmentState.UNROUTABLE, "N": ShipmentState.READY}
