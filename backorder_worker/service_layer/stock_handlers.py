@@ -99,8 +99,8 @@ def announce_supply(cmd: AnnounceSupply, ctx: Context) -> Outcome:
 
 
 def _cut(ctx: Context, existing: Supply | None, quantity: int) -> SupplyCut | None:
-    """A cut below the promises is recorded on the FUTURE shipments it leaves short;
-    the caller logs it and counts it once the transaction has committed."""
+    """A cut below the promises is recorded on the FUTURE shipments it leaves short
+    (a history row each); the batch logs it and, once committed, counts it."""
     if existing is None or not cuts_promises(existing, quantity):
         return None
     shipment_ids = tuple(ctx.store.promised_from(existing))
