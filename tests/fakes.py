@@ -17,6 +17,7 @@ from backorder_worker.domain.inventory import StockKey, Supply
 from backorder_worker.domain.model import (
     Candidate,
     FulfillmentType,
+    Line,
     Listing,
     Location,
     Origin,
@@ -27,9 +28,11 @@ from backorder_worker.domain.outcomes import (
     Decision,
     ShipmentReleased,
     ShipmentStatus,
+    ShipmentUnroutable,
     Trigger,
     WaitState,
 )
+from backorder_worker.domain.receiving import SupplyCut
 from backorder_worker.domain.release import release_order_key
 from backorder_worker.service_layer.locking import LockNeeds
 from backorder_worker.service_layer.ports import (
@@ -55,6 +58,8 @@ class State:
     supplies: dict[str, Supply] = field(default_factory=dict)
     shipments: dict[str, ShipmentRecord] = field(default_factory=dict)
     outbox: list[tuple[str, object]] = field(default_factory=list)  # (kind, decision/letter)
+    promises: list[tuple[str, str]] = field(default_factory=list)  # (supply_id, shipment_id)
+    notes: list[tuple[str, str, SupplyCut]] = field(default_factory=list)  # (shipment, event, cut)
 
 
 class FakeStore:
@@ -166,6 +171,21 @@ class FakeStore:
         wanted = set(skus)
         return [s for s in self.state.supplies.values() if s.sku in wanted and s.free > 0]
 
+    def promised_from(self, supply: Supply) -> list[str]:
+        return sorted(
+            {
+                shipment_id
+                for supply_id, shipment_id in self.state.promises
+                if supply_id == supply.supply_id
+                and self.state.shipments[shipment_id].state is ShipmentState.FUTURE
+            }
+        )
+
+    def note_supply_cut(self, cut: SupplyCut, trigger: Trigger, now: datetime) -> None:
+        self.state.notes += [
+            (shipment_id, trigger.event_id, cut) for shipment_id in cut.shipment_ids
+        ]
+
     def shipment(self, shipment_id: str) -> ShipmentRecord | None:
         return self.state.shipments.get(shipment_id)
 
@@ -240,7 +260,14 @@ class FakeStore:
                 self.state.supplies[draw.supply_id] = replace(
                     supply, promised=supply.promised + draw.quantity
                 )
+                receiver = next(
+                    s.shipment_id
+                    for s in decision.shipments
+                    if s.status is ShipmentStatus.FUTURE and s.location_id == draw.location_id
+                )
+                self.state.promises.append((draw.supply_id, receiver))
         entered = existing.entered_at if existing is not None else None
+        linked = existing.parent_id if existing is not None else None  # a remainder's link
         for child in decision.shipments:
             lines = {line.line_id: line for line in decision.parent.lines}
             shipment = replace(
@@ -255,11 +282,15 @@ class FakeStore:
                 decision.backordered_at,
                 child.location_id,
                 child.expected_date,
-                parent_id if child.shipment_id != parent_id else None,
+                parent_id if child.shipment_id != parent_id else linked,
             )
         if decision.parent_status is ShipmentStatus.REASSIGNED:
             self.state.shipments[parent_id] = ShipmentRecord(
-                decision.parent, ShipmentState.REASSIGNED, entered, decision.backordered_at
+                decision.parent,
+                ShipmentState.REASSIGNED,
+                entered,
+                decision.backordered_at,
+                parent_id=linked,
             )
         if decision.split_off is not None:
             split = decision.split_off
@@ -271,11 +302,43 @@ class FakeStore:
                 parent_id=parent_id,
             )
 
-    def cancel(self, shipment_id: str, trigger: Trigger, now: datetime) -> ShipmentRecord | None:
+    def cancel(
+        self,
+        shipment_id: str,
+        trigger: Trigger,
+        now: datetime,
+        report: ShipmentUnroutable | None = None,
+    ) -> ShipmentRecord | None:
         record = self.state.shipments.get(shipment_id)
-        if record is not None:
+        if record is not None and record.state is not ShipmentState.CANCELLED:
             self.state.shipments[shipment_id] = replace(record, state=ShipmentState.CANCELLED)
+            if report is not None:
+                self._queue("decision", report)
         return record
+
+    def descendants(self, shipment_id: str) -> list[ShipmentRecord]:
+        found: dict[str, ShipmentRecord] = {}
+        parents = [shipment_id]
+        while parents:
+            children = [
+                r
+                for r in self.state.shipments.values()
+                if r.parent_id in parents and r.shipment.shipment_id not in found
+            ]
+            found.update((r.shipment.shipment_id, r) for r in children)
+            parents = [r.shipment.shipment_id for r in children]
+        return [found[key] for key in sorted(found)]
+
+    def link_remainder(self, remainder_id: str, parent_id: str) -> None:
+        record = self.state.shipments[remainder_id]
+        self.state.shipments[remainder_id] = replace(record, parent_id=parent_id)
+
+    def replace_lines(self, shipment_id: str, lines: Sequence[Line]) -> None:
+        record = self.state.shipments[shipment_id]
+        kept = tuple(line for line in lines if line.quantity > 0)
+        self.state.shipments[shipment_id] = replace(
+            record, shipment=replace(record.shipment, lines=kept)
+        )
 
     def count_short_pick(self, shipment_id: str) -> int:
         record = self.state.shipments[shipment_id]

@@ -21,6 +21,8 @@ class Fence(StrEnum):
     BOPIS_PICKUP_LOCATION = "bopis-pickup-location"
     SKU_NOT_LISTED = "sku-not-listed"
     COMPLETE_STOCK = "complete-stock"
+    # Not a routing fence: why a remainder left the line when its parent was cancelled (R11).
+    PARENT_CANCELLED = "parent-cancelled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +55,8 @@ class Eligibility:
         return not self.locations_by_sku.get(sku)
 
 
-_Open = tuple[list[str], list[Reason]]
+# (candidate locations, those passing every location fence, the location fences' reasons)
+_Open = tuple[list[str], frozenset[str], list[Reason]]
 _Eligible = tuple[tuple[str, ...], frozenset[str], list[Reason]]
 
 
@@ -70,21 +73,19 @@ class StaticFences:
 
     def evaluate(self, shipment: Shipment) -> Eligibility:
         ft, pickup = shipment.fulfillment_type, shipment.pickup_location_id
-        open_locations, reasons = self._location_fences(ft, pickup)
+        candidates, open_locations, reasons = self._location_fences(ft, pickup)
         all_reasons = list(reasons)
         by_sku: dict[str, tuple[str, ...]] = {}
         sets: dict[str, frozenset[str]] = {}
         for sku in sorted(shipment.skus):
             key = (ft, pickup, sku)
             if key not in self._by_sku:
-                self._by_sku[key] = self._listing_fence(sku, open_locations)
+                self._by_sku[key] = self._listing_fence(sku, candidates, open_locations)
             by_sku[sku], sets[sku], sku_reasons = self._by_sku[key]
             all_reasons.extend(sku_reasons)
         return Eligibility(by_sku, sets, self._preference, tuple(all_reasons))
 
-    def _location_fences(
-        self, ft: FulfillmentType, pickup: str | None
-    ) -> tuple[list[str], list[Reason]]:
+    def _location_fences(self, ft: FulfillmentType, pickup: str | None) -> _Open:
         key = (ft, pickup)
         if key in self._by_location:
             return self._by_location[key]
@@ -120,13 +121,16 @@ class StaticFences:
                 )
             if len(reasons) == before:
                 open_locations.append(location_id)
-        self._by_location[key] = (open_locations, reasons)
-        return open_locations, reasons
+        self._by_location[key] = (candidates, frozenset(open_locations), reasons)
+        return self._by_location[key]
 
-    def _listing_fence(self, sku: str, open_locations: list[str]) -> _Eligible:
+    def _listing_fence(
+        self, sku: str, candidates: list[str], open_locations: frozenset[str]
+    ) -> _Eligible:
+        """Checked at every candidate, also one a location fence closed (R2: all reasons)."""
         eligible: list[str] = []
         reasons: list[Reason] = []
-        for location_id in open_locations:
+        for location_id in candidates:
             if self._catalog.listing(sku, location_id) is None:
                 reasons.append(
                     _static(
@@ -136,7 +140,7 @@ class StaticFences:
                         location_id=location_id,
                     )
                 )
-            else:
+            elif location_id in open_locations:
                 eligible.append(location_id)
         return tuple(eligible), frozenset(eligible), reasons
 

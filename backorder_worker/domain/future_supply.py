@@ -12,11 +12,14 @@ from backorder_worker.domain.model import Catalog, ReleasePolicy
 def is_usable_supply(
     supply: Supply, catalog: Catalog, policy: ReleasePolicy, now: datetime
 ) -> bool:
-    """Future inventory on for the site and the product, and due within the date limit."""
+    """Future inventory on for the site and the product, the product backordered at the
+    supply's location (R1, R4: a location that sells it as NONE sells no future units of
+    it), and due within the date limit. The location's own listing decides, else the
+    SKU-wide one."""
     if not policy.future_inventory_enabled or supply.free <= 0:
         return False
     listing = catalog.listing(supply.sku, supply.location_id)
-    if listing is None or not listing.future_inventory_enabled:
+    if listing is None or not listing.future_inventory_enabled or not listing.is_backorderable:
         return False
     return supply.expected_date <= now.date() + timedelta(days=policy.future_date_limit_days)
 

@@ -107,6 +107,10 @@ class StockPool:
     def future(self, location_id: str, sku: str) -> int:
         return self._future.get((location_id, sku), 0)
 
+    def supply_left(self) -> dict[str, int]:
+        """Free units left of every supply in the pool, by supply id."""
+        return {left.supply_id: left.free for lefts in self._supplies.values() for left in lefts}
+
     def future_draws(self, location_id: str, sku: str, units: int) -> list[Draw]:
         """What ``units`` would draw from the supplies, earliest first (no change)."""
         draws: list[Draw] = []

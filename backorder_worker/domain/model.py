@@ -7,7 +7,7 @@ a database. Wire formats and table rows are translated into these types at the e
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -115,16 +115,16 @@ class Catalog:
                 return own
         return self.listings.get((sku, None))
 
-    def is_backorderable(self, sku: str) -> bool:
-        """SKU-wide listing decides; without one, any location that backorders it does."""
-        default = self.listings.get((sku, None))
-        if default is not None:
-            return default.is_backorderable
-        return any(
-            listing.is_backorderable
-            for (listed_sku, _), listing in self.listings.items()
-            if listed_sku == sku
-        )
+    def is_backorderable(self, sku: str, location_id: str | None) -> bool:
+        """Whether the SKU may be backordered at the location: its own listing decides,
+        else the SKU-wide one (R1: the more specific listing wins everywhere)."""
+        listing = self.listing(sku, location_id)
+        return listing is not None and listing.is_backorderable
+
+    def backorders_anywhere(self, sku: str, location_ids: Iterable[str]) -> bool:
+        """Whether any of these locations (those that may serve the SKU) backorders it:
+        a shipment may wait for it there. Where every one sells it as NONE, it may not."""
+        return any(self.is_backorderable(sku, location_id) for location_id in location_ids)
 
 
 @dataclass(frozen=True, slots=True)

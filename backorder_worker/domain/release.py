@@ -265,15 +265,16 @@ class ReleaseRound:
         if self.policy.complete_stock_mode is not FenceMode.REACTIVE:
             return False
         return all(
-            not eligibility.is_blocked(sku) and self.catalog.is_backorderable(sku)
+            self.catalog.backorders_anywhere(sku, eligibility.locations(sku))
             for sku in missing_skus(shipment, plan.missing)
         )
 
     def _hold(self, plan: Plan) -> None:
-        """With skip off, an earlier shipment keeps the current stock it could use (R7)."""
+        """With skip off, an earlier shipment keeps the stock it could use (R7): current
+        units and the future supply its plan draws, so a later shipment cannot take the
+        supply the earlier one needs to complete."""
         for assignment in plan.assignments:
-            if assignment.draw.supply_id is None:
-                self.pool.take(assignment.draw)
+            self.pool.take(assignment.draw)
 
     def _raised_skus(self) -> set[str]:
         assert self.floors is not None

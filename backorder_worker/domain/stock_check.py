@@ -55,7 +55,7 @@ def complete_stock_reasons(
             detail += "; no location passes the static fences"
         elif assignable >= requested:
             detail += "; not at one location together with the rest of the shipment"
-        if not catalog.is_backorderable(sku):
+        if not catalog.backorders_anywhere(sku, eligibility.locations(sku)):
             detail += "; not backorderable"
         reasons.append(
             Reason(

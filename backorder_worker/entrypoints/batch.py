@@ -51,6 +51,7 @@ from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.adapters.postgres.errors import is_transient
 from backorder_worker.domain.model import ReleasePolicy
 from backorder_worker.domain.outcomes import ShipmentReleased, ShipmentUnroutable
+from backorder_worker.domain.receiving import SupplyCut
 from backorder_worker.entrypoints import faults
 from backorder_worker.entrypoints.translate import to_envelope
 from backorder_worker.observability.logging import log_context
@@ -219,6 +220,8 @@ class BatchProcessor:
                 result.applied += 1
                 if outcome.note:
                     log.info(outcome.note)
+                if outcome.supply_cut is not None:
+                    _warn_supply_cut(outcome.supply_cut)
 
     def _apply(self, store: Store, index: int, envelope: Envelope, result: BatchResult) -> Outcome:
         started = time.perf_counter()
@@ -246,11 +249,29 @@ class BatchProcessor:
             if isinstance(outcome, InvalidMessage | Rejected):
                 metrics.dead_letters_total.labels(error_type=outcome.error_type).inc()
             if isinstance(outcome, Applied):
+                if outcome.supply_cut is not None:
+                    metrics.supply_cuts_total.inc()
+                    metrics.supply_shortfall_units_total.inc(outcome.supply_cut.newly_uncovered)
                 for decision in outcome.decisions:
                     if isinstance(decision, ShipmentReleased):
                         metrics.releases_total.labels(release=decision.release.value).inc()
                     elif isinstance(decision, ShipmentUnroutable):
                         metrics.unroutable_total.labels(state=decision.state.value).inc()
+
+
+def _warn_supply_cut(cut: SupplyCut) -> None:
+    """A supply now short of what it promised cannot take its FUTURE releases back (I2),
+    so it is said loudly (README, "Rules as built"); the counters follow after commit."""
+    log.warning(
+        "supply cut below what it promised",
+        extra={
+            "supply_id": cut.supply_id,
+            "shortfall": cut.shortfall,
+            "promised": cut.promised,
+            "quantity": cut.quantity,
+            "shipments": list(cut.shipment_ids),
+        },
+    )
 
 
 def _log_retry(state: RetryCallState) -> None:

@@ -255,6 +255,11 @@ def _describe(detail: dict[str, Any]) -> str:
         )
     if outcome == "cancelled":
         return f"cancelled (was {detail.get('previous_state')})"
+    if outcome == "supply-cut":
+        return (
+            f"supply {detail.get('supply_id')} cut to {detail.get('quantity')}: "
+            f"{detail.get('shortfall')} of {detail.get('promised')} promised units uncovered"
+        )
     return json.dumps(detail, default=_plain, ensure_ascii=False)
 
 

@@ -46,6 +46,16 @@ class Metrics:
             "Batch transactions run again because another held a lock a round needed.",
             registry=r,
         )
+        self.supply_cuts_total = Counter(
+            "backorder_supply_cuts",
+            "Future-inventory updates that left units promised to FUTURE shipments uncovered.",
+            registry=r,
+        )
+        self.supply_shortfall_units_total = Counter(
+            "backorder_supply_shortfall_units",
+            "Promised future units that supply cuts left uncovered (each cut's new shortfall).",
+            registry=r,
+        )
         self.redis_errors_total = Counter(
             "backorder_redis_errors", "Redis calls that failed (the fallback was used).", registry=r
         )

@@ -2,8 +2,9 @@
 
 A change that can only open a route triggers a round over the waiting shipments it can
 help, without floors (the change is not in the pool). A change that closes a route
-needs no round: the shipments it affects cannot be released by it, and their next
-evaluation will carry the new reason.
+needs no round with skipping allowed: the shipments it affects cannot be released by
+it, and their next evaluation will carry the new reason. With skipping off it may free
+what a shipment it makes unroutable held, so the room is decided again.
 """
 
 from __future__ import annotations
@@ -40,9 +41,21 @@ def update_location(cmd: UpdateLocation, ctx: Context) -> Outcome:
         or not location.fulfillment_types <= existing.fulfillment_types
     )
     if not opens:
-        return Applied()
+        if ctx.policy.allow_skip or not _closes(existing, location):
+            return Applied()
+        # Skip off: a closed route can leave the head of a line unroutable, and what it
+        # held must pass on now (holds.py). Which heads, only their evaluation tells: the
+        # whole room is decided again, a cost of the setting, for a rare event.
+        everything = Scope.everything()
+        return Applied(run_round(store, ctx.policy, ctx.now, ctx.envelope.trigger, everything))
     stocked = store.skus_at(cmd.location_id)
     if not stocked:
         return Applied()
     trigger = ctx.envelope.trigger
     return Applied(run_round(store, ctx.policy, ctx.now, trigger, Scope.of(stocked)))
+
+
+def _closes(existing: Location | None, location: Location) -> bool:
+    if existing is None or not existing.active:
+        return False
+    return not location.active or not existing.fulfillment_types <= location.fulfillment_types

@@ -14,7 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from backorder_worker.domain.model import ReleasePolicy
-from backorder_worker.service_layer import catalog_handlers, shipment_handlers, stock_handlers
+from backorder_worker.service_layer import (
+    cancels,
+    catalog_handlers,
+    shipment_handlers,
+    short_picks,
+    stock_handlers,
+)
 from backorder_worker.service_layer.commands import (
     AnnounceSupply,
     CancelShipment,
@@ -38,8 +44,8 @@ HANDLERS: dict[type, Handler] = {
     UpdateListing: catalog_handlers.update_listing,
     UpdateLocation: catalog_handlers.update_location,
     CreateShipment: shipment_handlers.create_shipment,
-    ReportShortPick: shipment_handlers.report_short_pick,
-    CancelShipment: shipment_handlers.cancel_shipment,
+    ReportShortPick: short_picks.report_short_pick,
+    CancelShipment: cancels.cancel_shipment,
 }
 
 

@@ -18,12 +18,14 @@ from typing import Protocol
 from backorder_worker.domain.inventory import StockKey, Supply
 from backorder_worker.domain.model import (
     Candidate,
+    Line,
     Listing,
     Location,
     ReleaseOrder,
     Shipment,
 )
-from backorder_worker.domain.outcomes import Decision, Trigger
+from backorder_worker.domain.outcomes import Decision, ShipmentUnroutable, Trigger
+from backorder_worker.domain.receiving import SupplyCut
 from backorder_worker.service_layer.locking import LockNeeds
 
 
@@ -182,6 +184,13 @@ class Store(Protocol):
     def supplies(self, skus: Iterable[str]) -> list[Supply]:
         """The supplies of these SKUs with free units (quantity above promised)."""
 
+    def promised_from(self, supply: Supply) -> list[str]:
+        """The FUTURE shipments holding units promised from this supply (the allocation
+        ledger), by id."""
+
+    def note_supply_cut(self, cut: SupplyCut, trigger: Trigger, now: datetime) -> None:
+        """Adds a history row to each of the cut's shipments (``waiting SHIPMENT``)."""
+
     def shipment(self, shipment_id: str) -> ShipmentRecord | None:
         """Any shipment the worker knows: waiting, unroutable, released, a child, cancelled."""
 
@@ -212,12 +221,33 @@ class Store(Protocol):
         stores it as unroutable and out of the waiting room. Every decision adds a history
         row for the ``waiting`` command."""
 
-    def cancel(self, shipment_id: str, trigger: Trigger, now: datetime) -> ShipmentRecord | None:
-        """Marks a known shipment cancelled and takes it out of the waiting room (R11).
+    def cancel(
+        self,
+        shipment_id: str,
+        trigger: Trigger,
+        now: datetime,
+        report: ShipmentUnroutable | None = None,
+    ) -> ShipmentRecord | None:
+        """Marks a known shipment cancelled and takes it out of the waiting room (R11), with
+        a history row. With ``report`` (a remainder cancelled with its parent) the report
+        is queued in the outbox, and named in the history row; the row keeps its reasons.
         Returns the record as it was, or None if the shipment is unknown."""
+
+    def descendants(self, shipment_id: str) -> list[ShipmentRecord]:
+        """Every shipment the worker created from this one, at any depth: children of a
+        release, split-offs (R8), short-pick remainders (``parent_id`` links them), in
+        shipment-id order."""
+
+    def link_remainder(self, remainder_id: str, parent_id: str) -> None:
+        """Records that the worker created ``remainder_id`` (a short-pick remainder) from
+        ``parent_id``, so that cancelling the parent reaches it (R11)."""
 
     def count_short_pick(self, shipment_id: str) -> int:
         """Adds one to the shipment's short-pick counter and returns the new count."""
+
+    def replace_lines(self, shipment_id: str, lines: Sequence[Line]) -> None:
+        """Sets a released shipment's lines to what is left of them after a short pick
+        (the missing units moved to its remainder); lines with no units left are gone."""
 
     def dead_letter(self, letter: DeadLetter) -> None:
         """Queues a message for the dead-letter topic, in the outbox."""

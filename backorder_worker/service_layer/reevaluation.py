@@ -89,6 +89,7 @@ class _Page:
     decisions: list[Decision]
     taken: dict[tuple[str, str], int]
     outbox_ids: list[int]
+    taken_supplies: dict[str, int]
 
 
 def reevaluate(
@@ -138,9 +139,16 @@ def _page(
             read = store.waiting_page(scope, policy.release_order, walk.after, page_size)
             fresh = [c for c in read if c.shipment.shipment_id not in walk.decided]
             if not fresh:
-                return _Page(read, [], [], {}, [])
+                return _Page(read, [], [], {}, [], {})
             round_ = run_given_round(store, policy, now, trigger, fresh, walk.withheld)
-            page = _Page(read, fresh, round_.decisions, round_.taken, store.outbox_ids())
+            page = _Page(
+                read,
+                fresh,
+                round_.decisions,
+                round_.taken,
+                store.outbox_ids(),
+                round_.taken_supplies,
+            )
             if dry_run:
                 raise _RolledBack(page)
         return page
@@ -170,6 +178,16 @@ def _advance(walk: _Walk, page: _Page, dry_run: bool) -> None:
         kept = units if dry_run else units - drawn.get(key, 0)  # holds (allow_skip off)
         if kept > 0:
             current[key] = current.get(key, 0) + kept
+    promised: dict[str, int] = {}  # the page's supply draws (dry run: counted above)
+    for decision in page.decisions:
+        if isinstance(decision, ShipmentReleased):
+            for draw in decision.draws:
+                if draw.supply_id is not None:
+                    promised[draw.supply_id] = promised.get(draw.supply_id, 0) + draw.quantity
+    for supply_id, units in page.taken_supplies.items():
+        held = units - promised.get(supply_id, 0)  # holds of future supply (allow_skip off)
+        if held > 0:
+            supplies[supply_id] = supplies.get(supply_id, 0) + held
     walk.withheld = Withheld(current, supplies)
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from backorder_worker.domain.model import ReleasePolicy
 from backorder_worker.domain.outcomes import Decision
+from backorder_worker.domain.receiving import SupplyCut
 from backorder_worker.service_layer.commands import Envelope
 from backorder_worker.service_layer.ports import Store
 
@@ -15,6 +16,7 @@ from backorder_worker.service_layer.ports import Store
 class Applied:
     decisions: list[Decision] = field(default_factory=list)
     note: str | None = None  # a documented no-op says why (e.g. a stale stock level)
+    supply_cut: SupplyCut | None = None  # promises a future-inventory update left uncovered
 
 
 @dataclass(frozen=True, slots=True)

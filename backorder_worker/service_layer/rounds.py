@@ -38,6 +38,7 @@ from backorder_worker.service_layer.commands import (
     StowStock,
     skus_of,
 )
+from backorder_worker.service_layer.holds import linked_skus
 from backorder_worker.service_layer.ports import OrderKey, ReadAhead, Store
 
 PAGE_SIZE = 500
@@ -77,6 +78,10 @@ def run_round(
     store.lock_skus(known)
     if not intake and scope.skus is not None and not store.waiting_skus(scope.skus):
         return []  # nobody waits for these SKUs: the common case, one cached answer
+    if not policy.allow_skip and scope.skus is not None:
+        scope = Scope.of(linked_skus(store, known, policy.release_order))  # see holds.py
+        store.lock_skus(scope.skus or ())
+        known.update(scope.skus or ())
     catalog = Catalog(store.locations(), store.listings(known))
     pool = pool_for(store.current_stock(known), store.supplies(known), catalog, policy, now)
     round_ = ReleaseRound(catalog, policy, pool, now, trigger, floors)
@@ -207,6 +212,7 @@ class Withheld:
 class GivenRound:
     decisions: list[Decision]
     taken: dict[StockKey, int]  # current units the round took from its pool: draws and holds
+    taken_supplies: dict[str, int] = field(default_factory=dict)  # the same, by supply id
 
 
 def run_given_round(
@@ -233,6 +239,7 @@ def run_given_round(
         for s in store.supplies(skus)
     ]
     pool = pool_for(current, supplies, catalog, policy, now)
+    supplied = pool.supply_left()
     round_ = ReleaseRound(catalog, policy, pool, now, trigger)
     decisions: list[Decision] = []
     for candidate in sorted(candidates, key=lambda c: release_order_key(policy.release_order, c)):
@@ -240,4 +247,10 @@ def run_given_round(
             store.record(decision, now)
             decisions.append(decision)
     taken = {key: units - pool.current(*key) for key, units in current.items()}
-    return GivenRound(decisions, {key: units for key, units in taken.items() if units > 0})
+    left = pool.supply_left()
+    taken_supplies = {sid: units - left[sid] for sid, units in supplied.items()}
+    return GivenRound(
+        decisions,
+        {key: units for key, units in taken.items() if units > 0},
+        {sid: units for sid, units in taken_supplies.items() if units > 0},
+    )

@@ -10,7 +10,12 @@ from __future__ import annotations
 from backorder_worker.domain.future_supply import is_usable_supply
 from backorder_worker.domain.inventory import Supply
 from backorder_worker.domain.model import Catalog
-from backorder_worker.domain.receiving import free_units_from_level, receive_stowed
+from backorder_worker.domain.receiving import (
+    SupplyCut,
+    cuts_promises,
+    free_units_from_level,
+    receive_stowed,
+)
 from backorder_worker.domain.release import Floors
 from backorder_worker.service_layer.commands import AnnounceSupply, SetStockLevel, StowStock
 from backorder_worker.service_layer.locking import locks_of
@@ -84,14 +89,28 @@ def announce_supply(cmd: AnnounceSupply, ctx: Context) -> Outcome:
     supply = Supply(
         cmd.supply_id, cmd.location_id, cmd.sku, cmd.quantity, cmd.expected_date, promised
     )
+    cut = _cut(ctx, existing, cmd.quantity)
     store.save_supply(supply)
     note = None
     if cmd.quantity < promised:
         note = f"supply {cmd.supply_id} now holds {cmd.quantity}, below {promised} promised"
     if _usable_future(ctx, cmd.sku, key) <= before:
-        return Applied(note=note)
+        return Applied(note=note, supply_cut=cut)
     outcome = _release(ctx, cmd.sku, Floors({}, {key: before}))
-    return Applied(outcome.decisions, note) if isinstance(outcome, Applied) else outcome
+    return Applied(outcome.decisions, note, cut)
+
+
+def _cut(ctx: Context, existing: Supply | None, quantity: int) -> SupplyCut | None:
+    """A cut below the promises is recorded on the FUTURE shipments it leaves short
+    (a history row each); the batch logs it and, once committed, counts it."""
+    if existing is None or not cuts_promises(existing, quantity):
+        return None
+    shipment_ids = tuple(ctx.store.promised_from(existing))
+    cut = SupplyCut(
+        existing.supply_id, existing.promised, quantity, shipment_ids, existing.quantity
+    )
+    ctx.store.note_supply_cut(cut, ctx.envelope.trigger, ctx.now)
+    return cut
 
 
 def _supply_locked(store: Store, supply_id: str) -> Supply | None:

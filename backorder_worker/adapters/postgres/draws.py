@@ -16,8 +16,14 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from backorder_worker.adapters.postgres.rows import copy_rows, unnested
-from backorder_worker.adapters.postgres.tables import allocations, stock_positions, supplies
-from backorder_worker.domain.inventory import Draw, StockKey
+from backorder_worker.adapters.postgres.tables import (
+    allocations,
+    shipments,
+    stock_positions,
+    supplies,
+)
+from backorder_worker.domain.inventory import Draw, StockKey, Supply
+from backorder_worker.service_layer.ports import ShipmentState
 
 
 class OversellRefused(RuntimeError):
@@ -112,3 +118,22 @@ def _promise_future(conn: sa.Connection, wanted: dict[tuple[str, str, str], int]
     refused = {key[0] for key in wanted} - set(updated)
     if refused:
         raise OversellRefused(f"not enough free supply in {sorted(refused)}: {dict(wanted)}")
+
+
+def promised_from(conn: sa.Connection, supply: Supply) -> list[str]:
+    """The FUTURE shipments the ledger shows holding units of the supply, by id. The
+    ledger is read by its (location, SKU) index: a supply never moves once it promised."""
+    a, s = allocations.c, shipments.c
+    query = (
+        sa.select(a.shipment_id)
+        .distinct()
+        .join(shipments, s.shipment_id == a.shipment_id)
+        .where(
+            a.location_id == supply.location_id,
+            a.sku == supply.sku,
+            a.supply_id == supply.supply_id,
+            s.state == ShipmentState.FUTURE.value,
+        )
+        .order_by(a.shipment_id)
+    )
+    return list(conn.execute(query).scalars())

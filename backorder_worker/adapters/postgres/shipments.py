@@ -13,8 +13,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from backorder_worker.adapters.postgres.rows import record_from_row, text_array
+from backorder_worker.adapters.postgres.rows import lines_json, record_from_row, text_array
 from backorder_worker.adapters.postgres.tables import shipment_history, shipments, waiting_skus
+from backorder_worker.domain.model import Line
 from backorder_worker.domain.outcomes import Trigger
 from backorder_worker.service_layer.ports import ShipmentRecord, ShipmentState
 
@@ -60,8 +61,14 @@ def leave_waiting_room(conn: sa.Connection, shipment_id: str) -> None:
 
 
 def cancel(
-    conn: sa.Connection, shipment_id: str, trigger: Trigger, now: datetime
+    conn: sa.Connection,
+    shipment_id: str,
+    trigger: Trigger,
+    now: datetime,
+    output_event_id: str | None = None,
 ) -> ShipmentRecord | None:
+    """Cancels the shipment (unless it is already); ``output_event_id`` names the report
+    of a remainder cancelled with its parent, in the history row."""
     before = get(conn, shipment_id, for_update=True)
     if before is None or before.state is ShipmentState.CANCELLED:
         return before
@@ -77,9 +84,46 @@ def cancel(
         now,
         trigger,
         ShipmentState.CANCELLED,
-        {"outcome": "cancelled", "previous_state": before.state.value},
+        {"outcome": "cancelled", "previous_state": before.state.value}
+        | ({} if output_event_id is None else {"output_event_id": output_event_id}),
     )
     return before
+
+
+def descendants(conn: sa.Connection, shipment_id: str) -> list[ShipmentRecord]:
+    """Every shipment linked to this one through ``parent_id``, at any depth, by id; one
+    recursive statement over the ``parent_id`` index."""
+    tree = (
+        sa.select(shipments.c.shipment_id)
+        .where(shipments.c.parent_id == shipment_id)
+        .cte("tree", recursive=True)
+    )
+    below = sa.select(shipments.c.shipment_id).join(
+        tree, shipments.c.parent_id == tree.c.shipment_id
+    )
+    tree = tree.union(below)
+    rows = conn.execute(
+        sa.select(shipments)
+        .where(shipments.c.shipment_id.in_(sa.select(tree.c.shipment_id)))
+        .order_by(shipments.c.shipment_id)
+    )
+    return [record_from_row(row._mapping) for row in rows]
+
+
+def link_remainder(conn: sa.Connection, remainder_id: str, parent_id: str) -> None:
+    conn.execute(
+        sa.update(shipments)
+        .where(shipments.c.shipment_id == remainder_id)
+        .values(parent_id=parent_id)
+    )
+
+
+def replace_lines(conn: sa.Connection, shipment_id: str, lines: list[Line]) -> None:
+    conn.execute(
+        sa.update(shipments)
+        .where(shipments.c.shipment_id == shipment_id)
+        .values(lines=lines_json(lines))
+    )
 
 
 def count_short_pick(conn: sa.Connection, shipment_id: str) -> int:

@@ -21,7 +21,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from backorder_worker.adapters.event_codec import DEFAULT_SOURCE, encode_decision
-from backorder_worker.adapters.postgres import catalog, inbox, outbox, stock
+from backorder_worker.adapters.postgres import catalog, draws, inbox, outbox, stock
 from backorder_worker.adapters.postgres import shipments as rooms
 from backorder_worker.adapters.postgres.decision_batch import Timed, write_decisions
 from backorder_worker.adapters.postgres.decisions import rows_written
@@ -33,7 +33,7 @@ from backorder_worker.adapters.postgres.waiting_room import (
     waiting_page,
 )
 from backorder_worker.domain.inventory import StockKey, Supply
-from backorder_worker.domain.model import Candidate, Listing, Location, ReleaseOrder
+from backorder_worker.domain.model import Candidate, Line, Listing, Location, ReleaseOrder
 from backorder_worker.domain.outcomes import (
     Decision,
     ShipmentReleased,
@@ -41,6 +41,7 @@ from backorder_worker.domain.outcomes import (
     Trigger,
     WaitState,
 )
+from backorder_worker.domain.receiving import SupplyCut
 from backorder_worker.service_layer.locking import LockNeeds
 from backorder_worker.service_layer.ports import (
     Claim,
@@ -49,6 +50,7 @@ from backorder_worker.service_layer.ports import (
     OutboxRow,
     ReadAhead,
     ShipmentRecord,
+    ShipmentState,
     StockPosition,
 )
 from backorder_worker.settings import TopicsSettings
@@ -262,6 +264,21 @@ class PostgresStore:
         self._flush_stock()
         return stock.supplies_with_free_units(self._conn, wanted)
 
+    def promised_from(self, supply: Supply) -> list[str]:
+        self.flush()  # kept releases write the ledger
+        return draws.promised_from(self._conn, supply)
+
+    def note_supply_cut(self, cut: SupplyCut, trigger: Trigger, now: datetime) -> None:
+        detail = {
+            "outcome": "supply-cut",
+            "supply_id": cut.supply_id,
+            "quantity": cut.quantity,
+            "promised": cut.promised,
+            "shortfall": cut.shortfall,
+        }
+        for shipment_id in cut.shipment_ids:
+            rooms.add_history(self._conn, shipment_id, now, trigger, ShipmentState.FUTURE, detail)
+
     def shipment(self, shipment_id: str) -> ShipmentRecord | None:
         if shipment_id in self._unknown_shipments:
             return None
@@ -294,8 +311,12 @@ class PostgresStore:
             self._demand[sku] = sku in found
         return found | {sku for sku in wanted - unknown if self._demand[sku]}
 
+    def _encode(self, decision: Decision, now: datetime) -> outbox.Queued:
+        out = encode_decision(decision, now, self._topics, self._source)
+        return outbox.Queued(out.topic, out.key, out.value, out.headers, out.event_id)
+
     def record(self, decision: Decision, now: datetime) -> None:
-        out = encode_decision(decision, now, self._topics, self._source)  # fails before writes
+        out = self._encode(decision, now)  # fails before writes
         self._pending_decisions.append((decision, now))
         written = rows_written(decision)
         self._pending_ids |= written
@@ -313,18 +334,40 @@ class PostgresStore:
             del self._first_pages[sku]
         if isinstance(decision, ShipmentUnroutable) and decision.state is WaitState.WAITING:
             self._demand.update(dict.fromkeys(decision.shipment.skus, True))
-        self._pending_outbox.append(
-            outbox.Queued(out.topic, out.key, out.value, out.headers, out.event_id)
-        )
+        self._pending_outbox.append(out)
 
-    def cancel(self, shipment_id: str, trigger: Trigger, now: datetime) -> ShipmentRecord | None:
+    def cancel(
+        self,
+        shipment_id: str,
+        trigger: Trigger,
+        now: datetime,
+        report: ShipmentUnroutable | None = None,
+    ) -> ShipmentRecord | None:
         self._first_pages.clear()  # it may leave any of them
         self._flush_if_pending(shipment_id)
-        return rooms.cancel(self._conn, shipment_id, trigger, now)
+        out = None if report is None else self._encode(report, now)  # fails before writes
+        before = rooms.cancel(
+            self._conn, shipment_id, trigger, now, None if out is None else out.event_id
+        )
+        if out is not None and before is not None and before.state is not ShipmentState.CANCELLED:
+            self._pending_outbox.append(out)
+        return before
+
+    def descendants(self, shipment_id: str) -> list[ShipmentRecord]:
+        self.flush()  # kept decisions may write split-offs and children
+        return rooms.descendants(self._conn, shipment_id)
+
+    def link_remainder(self, remainder_id: str, parent_id: str) -> None:
+        self._flush_if_pending(remainder_id)
+        rooms.link_remainder(self._conn, remainder_id, parent_id)
 
     def count_short_pick(self, shipment_id: str) -> int:
         self._flush_if_pending(shipment_id)
         return rooms.count_short_pick(self._conn, shipment_id)
+
+    def replace_lines(self, shipment_id: str, lines: Sequence[Line]) -> None:
+        self._flush_if_pending(shipment_id)
+        rooms.replace_lines(self._conn, shipment_id, [ln for ln in lines if ln.quantity > 0])
 
     def dead_letter(self, letter: DeadLetter) -> None:
         self._pending_outbox.append(outbox.dead_letter_record(letter, self._topics.dead_letter))

@@ -91,7 +91,7 @@ def test_a_stock_event_for_a_sku_nobody_waits_for_decides_nothing() -> None:
     assert isinstance(outcome, Applied) and outcome.decisions == []
 
 
-def test_a_short_pick_zeroes_the_position_and_reroutes_the_remainder() -> None:
+def test_a_short_pick_lowers_the_position_and_reroutes_the_remainder() -> None:
     world = World()
     world.seed_catalog()
     world.apply(c.StowStock("A", "KTP", 5))

@@ -148,6 +148,22 @@ def test_with_skip_off_an_earlier_pages_shipment_keeps_holding_its_stock() -> No
     assert state(world, "S-2") is ShipmentState.WAITING
 
 
+def test_with_skip_off_an_earlier_pages_shipment_keeps_holding_its_future_supply() -> None:
+    world = World(policy=ReleasePolicy(allow_skip=False))
+    world.seed_catalog()
+    world.apply(order("S-1", ("KTP", 2), ("KTP2", 1)))
+    world.apply(order("S-2", ("KTP", 1)))
+    world.apply(c.AnnounceSupply("PO-1", "A", "KTP", 2, FAR))
+    later = T0 + timedelta(days=11)  # PO-1 is within the limit now
+
+    dry = run(world, now=later, page_size=1, dry_run=True)
+    summary = run(world, now=later, page_size=1)
+
+    assert dry == summary == ReevaluationSummary(evaluated=2, still_waiting=2)
+    assert state(world, "S-2") is ShipmentState.WAITING
+    assert world.uow.state.supplies["PO-1"].promised == 0
+
+
 def test_a_dry_run_over_several_pages_does_not_count_the_same_units_twice() -> None:
     world = World()
     world.seed_catalog()
