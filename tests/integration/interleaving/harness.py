@@ -1,0 +1,168 @@
+"""A scenario, and one schedule of it: set-up, the batches stepped by a chooser, the checks.
+
+``Lab.run`` starts every schedule from an emptied schema, applies the scenario's set-up
+through the real ``BatchProcessor`` (one batch per group, not stepped), then runs each of
+the scenario's batches as an actor — a replica — stepped by the ``Scheduler``, and returns
+the trace and whatever ``invariants.problems`` finds. A cached scenario composes each
+replica as ``bootstrap`` does (``CachingStore`` over Redis, one ``CatalogCache`` per
+replica, warmed before the batches like a replica that has been running) and calls
+``begin_batch`` before its batch, as the worker does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+import sqlalchemy as sa
+
+from backorder_worker.adapters.kafka.records import SourceRecord
+from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
+from backorder_worker.adapters.postgres.tables import metadata
+from backorder_worker.adapters.redis.caching_store import cached_unit_of_work
+from backorder_worker.adapters.redis.catalog_cache import CatalogCache
+from backorder_worker.adapters.redis.client import RedisGuard
+from backorder_worker.domain.model import ReleasePolicy
+from backorder_worker.entrypoints.batch import BatchProcessor
+from backorder_worker.observability.metrics import Metrics
+from backorder_worker.settings import TopicsSettings
+from tests.integration.interleaving import invariants
+from tests.integration.interleaving.lock_waits import BackendPids, LockWaits
+from tests.integration.interleaving.pausing import PausingUnitOfWork, Points, every_call
+from tests.integration.interleaving.records import NOW
+from tests.integration.interleaving.scheduler import Actor, Chooser, Scheduler
+
+TOPICS = TopicsSettings(
+    shipment_released="t-released", still_unroutable="t-unroutable", dead_letter="t-dead"
+)
+UnitOfWork = Callable[[], AbstractContextManager[Any]]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    set_up: Sequence[Sequence[SourceRecord]]  # batches applied before, one after the other
+    batches: Sequence[tuple[str, Sequence[SourceRecord]]]  # (replica name, its batch)
+    cached: bool = False  # compose each replica with the Redis catalog cache
+    points: Points = every_call  # where the batches pause
+    policy: ReleasePolicy = field(default_factory=ReleasePolicy)
+
+    def all_records(self) -> list[SourceRecord]:
+        return [r for group in self.set_up for r in group] + [
+            r for _, batch in self.batches for r in batch
+        ]
+
+
+@dataclass
+class Outcome:
+    trace: list[str]
+    problems: list[str]
+
+    def report(self, scenario: Scenario, how: str) -> str:
+        return (
+            f"scenario {scenario.name!r}, schedule {how}:\n  "
+            + "\n  ".join(self.problems)
+            + "\nsteps (actor: the port call it was let into):\n"
+            + "\n".join(self.trace)
+        )
+
+
+class Lab:
+    """The engine, the lock-wait monitor and Redis the schedules share."""
+
+    def __init__(self, engine: sa.Engine, redis_client: redis.Redis) -> None:
+        self.engine = engine
+        self.pids = BackendPids(engine)
+        self.monitor = LockWaits(engine)
+        self.redis = redis_client
+
+    def close(self) -> None:
+        self.monitor.close()
+
+    def run(self, scenario: Scenario, choose: Chooser) -> Outcome:
+        self._reset()
+        plain = PostgresUnitOfWork(self.engine, TOPICS)
+        for group in scenario.set_up:
+            _processor(plain, scenario.policy).process(group)
+        scheduler = Scheduler(self.monitor, self.pids)
+        for name, batch in scenario.batches:
+            uow, begin_batch = self._replica(scenario)
+            self._add_actor(scheduler, scenario, name, batch, uow, begin_batch)
+        problems = []
+        try:
+            scheduler.run(choose)
+        except AssertionError as stuck:
+            problems.append(f"the scheduler: {stuck}")
+        for actor in scheduler.actors:
+            if actor.error is not None:
+                problems.append(f"{actor.name} failed: {type(actor.error).__name__}: {actor.error}")
+        with self.engine.connect() as conn:
+            problems += _check(conn, scenario)
+        return Outcome(scheduler.trace, problems)
+
+    def _reset(self) -> None:
+        with self.engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+
+    def _replica(self, scenario: Scenario) -> tuple[UnitOfWork, Callable[[], None]]:
+        plain = PostgresUnitOfWork(self.engine, TOPICS)
+        if not scenario.cached:
+            return plain, lambda: None
+        cache = CatalogCache(RedisGuard(self.redis))
+        uow = cached_unit_of_work(plain, cache)
+        cache.begin_batch()
+        skus = {json.loads(r.value or b"{}")["data"].get("sku") for r in scenario.all_records()}
+        with uow() as store:  # what the replica has read before: the catalog as it is now
+            store.locations()
+            store.listings(sku for sku in skus if sku)
+        return uow, cache.begin_batch
+
+    def _add_actor(
+        self,
+        scheduler: Scheduler,
+        scenario: Scenario,
+        name: str,
+        batch: Sequence[SourceRecord],
+        uow: UnitOfWork,
+        begin_batch: Callable[[], None],
+    ) -> None:
+        def body(actor: Actor) -> Any:
+            def attempt() -> None:
+                actor.attempt += 1
+                if actor.attempt > 1:
+                    scheduler.note(actor, f"attempt {actor.attempt}")
+
+            def failed(error: BaseException) -> None:
+                scheduler.note(actor, f"rolled back: {type(error).__name__}: {error}"[:200])
+
+            pausing = PausingUnitOfWork(uow, actor.pause, attempt, failed, scenario.points)
+            begin_batch()
+            return _processor(pausing, scenario.policy).process(batch)
+
+        scheduler.add(name, body)
+
+
+def _processor(uow: UnitOfWork, policy: ReleasePolicy) -> BatchProcessor:
+    return BatchProcessor(uow, policy, lambda: NOW, Metrics(), retry_for_s=20.0)
+
+
+def _check(conn: sa.Connection, scenario: Scenario) -> list[str]:
+    stowed: Counter[tuple[str, str]] = Counter()
+    levelled: set[tuple[str, str]] = set()
+    seen: dict[str, dict[str, Any]] = {}
+    for r in scenario.all_records():
+        event = json.loads(r.value or b"{}")
+        seen[event["id"]] = event
+    for event in seen.values():
+        data = event["data"]
+        if event["type"] == "stock.stowed":
+            stowed[(data["location_id"], data["sku"])] += int(data["quantity"])
+        elif event["type"] == "stock.level":
+            levelled.add((data["location_id"], data["sku"]))
+    return invariants.problems(conn, stowed, levelled, seen, NOW.date(), scenario.policy)
