@@ -47,7 +47,7 @@ class Tally:
             if self.first is None:
                 self.first = [outcome.report(self.scenario, how)]
 
-    def assert_none_failed(self) -> None:
+    def assert_ok(self) -> None:
         if self.failed:
             pytest.fail(self.verdict(), pytrace=False)
 

@@ -80,15 +80,13 @@ class Lab:
         self.pids = BackendPids(engine)
         self.monitor = LockWaits(engine)
         self.redis = redis_client
+        self._set_up: dict[str, list[tuple[sa.Table, list[dict[str, Any]]]]] = {}
 
     def close(self) -> None:
         self.monitor.close()
 
     def run(self, scenario: Scenario, choose: Chooser) -> Outcome:
-        self._reset()
-        plain = PostgresUnitOfWork(self.engine, TOPICS)
-        for group in scenario.set_up:
-            _processor(plain, scenario.policy).process(group)
+        self._set_up_again(scenario)
         scheduler = Scheduler(self.monitor, self.pids)
         for name, batch in scenario.batches:
             uow, begin_batch = self._replica(scenario)
@@ -105,10 +103,26 @@ class Lab:
             problems += _check(conn, scenario)
         return Outcome(scheduler.trace, problems)
 
-    def _reset(self) -> None:
+    def _set_up_again(self, scenario: Scenario) -> None:
+        """Empties every table, then applies the set-up: through the real batches the first
+        time, and from then on by writing back the rows that left (faster, and the same)."""
         with self.engine.begin() as conn:
             for table in reversed(metadata.sorted_tables):
                 conn.execute(table.delete())
+            rows = self._set_up.get(scenario.name)
+            for table, written in rows or ():
+                conn.execute(table.insert(), written)
+        if rows is not None:
+            return
+        plain = PostgresUnitOfWork(self.engine, TOPICS)
+        for group in scenario.set_up:
+            _processor(plain, scenario.policy).process(group)
+        with self.engine.connect() as conn:
+            self._set_up[scenario.name] = [
+                (table, rows)
+                for table in metadata.sorted_tables
+                if (rows := _rows_without_identity(conn, table))
+            ]
 
     def _replica(self, scenario: Scenario) -> tuple[UnitOfWork, Callable[[], None]]:
         plain = PostgresUnitOfWork(self.engine, TOPICS)
@@ -150,6 +164,13 @@ class Lab:
 
 def _processor(uow: UnitOfWork, policy: ReleasePolicy) -> BatchProcessor:
     return BatchProcessor(uow, policy, lambda: NOW, Metrics(), retry_for_s=20.0)
+
+
+def _rows_without_identity(conn: sa.Connection, table: sa.Table) -> list[dict[str, Any]]:
+    """The table's rows in key order, without identity columns (they number themselves)."""
+    keep = [c for c in table.columns if c.identity is None]
+    query = sa.select(*keep).order_by(*table.primary_key.columns)
+    return [dict(row) for row in conn.execute(query).mappings()]
 
 
 def _check(conn: sa.Connection, scenario: Scenario) -> list[str]:

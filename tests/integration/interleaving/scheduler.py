@@ -77,7 +77,7 @@ class Scheduler:
 
     def note(self, actor: Actor, what: str) -> None:
         with self._cond:
-            self.trace.append(f"  {actor.name}: {what}")
+            self.trace.append(f"    ~ {actor.name}: {what}")
 
     # --- called on the actors' threads ----------------------------------------------
 
