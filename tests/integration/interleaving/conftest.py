@@ -26,7 +26,8 @@ DEADLOCK_TIMEOUT = "100ms"
 
 
 @pytest.fixture(scope="session")
-def lab_engine(pg_engine: sa.Engine, postgres_url: str) -> Iterator[sa.Engine]:
+def lab_url(pg_engine: sa.Engine, postgres_url: str) -> Iterator[str]:
+    """The URL of a migrated schema of the lab's own (dropped at the end)."""
     schema = f"bw_interleave_{uuid.uuid4().hex[:12]}"
     with pg_engine.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
@@ -34,16 +35,23 @@ def lab_engine(pg_engine: sa.Engine, postgres_url: str) -> Iterator[sa.Engine]:
     url = sa.make_url(postgres_url).update_query_dict({"options": options})
     rendered = url.render_as_string(hide_password=False)
     migrate(rendered)
-    engine = make_engine(rendered)
-    yield engine
-    engine.dispose()
+    yield rendered
     with pg_engine.begin() as conn:
         conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
 
 
+@pytest.fixture(scope="session")
+def lab_engine(lab_url: str) -> Iterator[sa.Engine]:
+    engine = make_engine(lab_url)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
-def lab(lab_engine: sa.Engine, redis_client: redis.Redis) -> Iterator[Lab]:
-    laboratory = Lab(lab_engine, redis_client)
+def lab(
+    lab_url: str, lab_engine: sa.Engine, redis_url: str, redis_client: redis.Redis
+) -> Iterator[Lab]:
+    laboratory = Lab(lab_url, lab_engine, redis_url, redis_client)
     yield laboratory
     laboratory.close()
 

@@ -31,6 +31,12 @@ def run_seed(lab: Lab, scenario: Scenario, seed: int) -> Outcome:
     return lab.run(scenario, lambda names: rng.randrange(len(names)))
 
 
+def run_serially(lab: Lab, scenario: Scenario, *, last_first: bool = False) -> Outcome:
+    """One batch after the other, in the scenario's order or the reverse: the first
+    paused actor (or the last) is always the one to go on."""
+    return lab.run(scenario, lambda names: len(names) - 1 if last_first else 0)
+
+
 @dataclass
 class Tally:
     """What a scenario's schedules found: the failing ones' reports, the first few kept."""

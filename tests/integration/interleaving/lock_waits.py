@@ -47,9 +47,11 @@ class BackendPids:
     a retried batch may get another pooled connection, and the scheduler must watch that
     one."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self) -> None:
         self._by_thread: dict[int, int] = {}
         self._lock = threading.Lock()
+
+    def watch(self, engine: sa.Engine) -> None:
         sa.event.listen(engine, "connect", self._connected)
         sa.event.listen(engine, "checkout", self._checked_out)
 
