@@ -6,7 +6,9 @@ enumeration is a depth-first walk over the choice points, each schedule run from
 (stateless model checking): a schedule is the list of choices, and the next one changes
 the last choice that had an alternative left.
 
-``BACKORDER_INTERLEAVINGS=N`` runs N random schedules per scenario instead of the default.
+``BACKORDER_INTERLEAVINGS=N`` runs N random schedules per scenario instead of the default;
+``BACKORDER_INTERLEAVING_SEED=S`` runs only the schedule of seed S (to replay a failure:
+its message names the seed and lists the steps).
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ class Tally:
 
 
 def random_schedules(lab: Lab, scenario: Scenario, count: int, first_seed: int = 0) -> Tally:
+    only_seed = os.environ.get("BACKORDER_INTERLEAVING_SEED")
+    if only_seed is not None:
+        first_seed, count = int(only_seed), 1
     tally = Tally(scenario)
     for seed in range(first_seed, first_seed + count):
         tally.add(run_seed(lab, scenario, seed), f"seed {seed} (explore.run_seed)")

@@ -177,7 +177,8 @@ class Lab:
                     scheduler.note(actor, f"attempt {actor.attempt}")
 
             def failed(error: BaseException) -> None:
-                scheduler.note(actor, f"rolled back: {type(error).__name__}: {error}"[:200])
+                first_line = (str(error).splitlines() or [""])[0]  # no pids: same every run
+                scheduler.note(actor, f"rolled back: {type(error).__name__}: {first_line}"[:200])
 
             pausing = PausingUnitOfWork(uow, actor.pause, attempt, failed, scenario.points)
             begin_batch()

@@ -76,7 +76,7 @@ def stow_and_supply() -> Scenario:
     )
 
 
-def location_switched_on(*, cached: bool = False) -> Scenario:
+def location_switched_on(*, cached: bool = False, points: Points = every_call) -> Scenario:
     """C is inactive and S-1 waits for KTP: C is switched on while KTP is stowed at C
     (defect 2; cached: defect 3, the stow reading C from a cache filled before)."""
     return _scenario(
@@ -85,6 +85,7 @@ def location_switched_on(*, cached: bool = False) -> Scenario:
         [ev.shipment("S-1", ("KTP", 1))],
         [("activate-C", [ev.location("C")]), ("stow-KTP-C", [ev.stow("C", "KTP", 1)])],
         cached=cached,
+        points=points,
     )
 
 
@@ -169,4 +170,21 @@ def replay_and_two_workers() -> Scenario:
         "replay and two workers",
         base.set_up,
         [("worker-KTP", stows[:1]), ("worker-KTP2", stows[1:]), ("replay", stows)],
+    )
+
+
+def crossed_locks() -> Scenario:
+    """S-1 needs KTP 5 + KTP2 5; C, inactive, holds 5 of each (so neither round passes S-1
+    over on totals): each stow holds its SKU and then asks for the other's, and in many
+    orders the two deadlock. Postgres aborts one, which retries and releases S-1."""
+    return _scenario(
+        "crossed locks",
+        [
+            *_catalog("KTP", "KTP2"),
+            ev.location("C", active=False),
+            ev.stow("C", "KTP", 5),
+            ev.stow("C", "KTP2", 5),
+        ],
+        [ev.shipment("S-1", ("KTP", 5), ("KTP2", 5))],
+        [("stow-KTP", [ev.stow("A", "KTP", 5)]), ("stow-KTP2", [ev.stow("B", "KTP2", 5)])],
     )

@@ -120,11 +120,13 @@ class Scheduler:
 
     def _settle(self) -> None:
         deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        poll_s = 0.002  # a pause wakes us at once; Postgres is asked less and less often
         while True:
             with self._cond:
                 running = [a for a in self.actors if a.state == "running"]
                 if running:
-                    self._cond.wait(0.002)
+                    self._cond.wait(poll_s)
+                    poll_s = min(poll_s * 2, 0.016)
                     running = [a for a in self.actors if a.state == "running"]
             if not running:
                 return

@@ -14,7 +14,7 @@ from tests.integration.interleaving.pausing import only
 def test_the_spec_example_on_two_replicas_releases_s100_whatever_the_interleaving(
     lab: Lab,
 ) -> None:
-    explore.random_schedules(lab, scenarios.spec_example(), explore.schedules(100)).assert_ok()
+    explore.random_schedules(lab, scenarios.spec_example(), explore.schedules(60)).assert_ok()
 
 
 def test_every_interleaving_of_the_spec_examples_locks_reads_and_commits_releases_s100(
@@ -27,8 +27,8 @@ def test_every_interleaving_of_the_spec_examples_locks_reads_and_commits_release
 
 
 def test_a_stow_racing_a_stock_level_of_the_other_sku_releases_the_shipment(lab: Lab) -> None:
-    explore.random_schedules(lab, scenarios.stow_and_level(), explore.schedules(60)).assert_ok()
+    explore.random_schedules(lab, scenarios.stow_and_level(), explore.schedules(40)).assert_ok()
 
 
 def test_a_stow_racing_future_supply_of_the_other_sku_releases_the_shipment(lab: Lab) -> None:
-    explore.random_schedules(lab, scenarios.stow_and_supply(), explore.schedules(60)).assert_ok()
+    explore.random_schedules(lab, scenarios.stow_and_supply(), explore.schedules(40)).assert_ok()
