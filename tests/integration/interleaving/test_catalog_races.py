@@ -1,9 +1,9 @@
 """Catalog changes racing stock changes (defects 2 and 3).
 
 Plain: each replica on ``PostgresUnitOfWork``. Cached: each replica composed as
-``bootstrap`` composes the worker (``CachingStore`` over Redis, its own ``CatalogCache``,
-warm from earlier batches, ``begin_batch`` before each batch). SPEC: a stale cache costs
-time, never a release.
+``bootstrap`` composes the worker, warm from earlier batches (it had a Redis catalog
+cache until defect 3 was fixed by removing it). SPEC: a stale cache costs time, never a
+release.
 """
 
 from __future__ import annotations
