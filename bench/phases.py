@@ -89,6 +89,7 @@ def _troubles(workers: list[WorkerProcess]) -> dict[str, int]:
     return {
         "batch_retries": sum(w.log_count("transient failure, retrying") for w in workers),
         "deadlocks": sum(w.log_count("deadlock detected") for w in workers),
+        "lock_reruns": sum(w.log_count("the batch runs again") for w in workers),
         "workers_died": sum(w.process.poll() is not None for w in workers),
     }
 
