@@ -72,8 +72,11 @@ def small_world(rng: Random) -> SmallWorld:
         sku, loc = rng.choice(skus), rng.choice(LOCATIONS)
         listed[(sku, loc)] = _listing(rng, sku, loc)
     density = rng.uniform(0.4, 1.0)
-    current = {
-        (loc, sku): rng.randint(1, 5) for loc in locs for sku in skus if rng.random() < density
+    current = {  # stock at a location the catalog does not know is never used
+        (loc, sku): rng.randint(1, 5)
+        for loc in LOCATIONS
+        for sku in skus
+        if rng.random() < (density if loc in locs else 0.1)
     }
     supplies = []
     for number in range(rng.choice([0, 0, 1, 2, 3])):
