@@ -7,7 +7,9 @@ the cost ratio 20k/1k per candidate: about 1 means linear, 20 would mean quadrat
 Then the planner alone (``plan_shipment``, issue 11) and, on the same cases, the greedy
 planner it replaced (``_greedy_plan``): typical shipments (1-5 lines over 50 locations,
 each SKU at about 7 of them, so one location rarely holds everything and the search runs)
-and worst-bound ones (50 lines over 50 locations: the search stops at its node budget).
+and worst-bound ones: 50 lines of 60 SKUs over 50 locations (more parts than the search
+takes: the greedy plan stands), and 50 lines of 5 SKUs (5 pooled SKUs and 7 bundles: the search
+runs, mostly to its node budget).
 CPU milliseconds per shipment (process time: the machine is shared).
 """
 
@@ -64,11 +66,13 @@ def measure(n: int) -> tuple[float, int]:
     return time.perf_counter() - started, len(decisions)
 
 
-def planner_cases(lines: tuple[int, int], n: int, density: float, seed: int = 11) -> list[tuple]:  # type: ignore[type-arg]
+def planner_cases(
+    lines: tuple[int, int], n: int, density: float, sku_count: int = 60, seed: int = 11
+) -> list[tuple]:  # type: ignore[type-arg]
     """``n`` shipments of ``lines`` lines (two in seven in pairs of a bundle) over 50
-    locations; each location holds each of 60 SKUs with probability ``density``."""
+    locations; each location holds each SKU with probability ``density``."""
     rnd = random.Random(seed)
-    skus = [f"K{i}" for i in range(60)]
+    skus = [f"K{i}" for i in range(sku_count)]
     locations = {f"L{i:02d}": Location(f"L{i:02d}", rank=i % 5) for i in range(50)}
     catalog = Catalog(
         locations, {(s, None): Listing(s, OutOfStockBehaviour.BACKORDER) for s in skus}
@@ -102,9 +106,11 @@ def _bundle(j: int) -> str | None:
     return f"B{j // 7}" if j % 7 >= 5 else None
 
 
-def measure_planner(name: str, lines: tuple[int, int], n: int, density: float) -> None:
+def measure_planner(
+    name: str, lines: tuple[int, int], n: int, density: float, sku_count: int = 60
+) -> None:
     """The exact planner and, on the same cases, the greedy one it replaced."""
-    cases = planner_cases(lines, n, density)
+    cases = planner_cases(lines, n, density, sku_count)
     for label, planner in (("plan_shipment", plan_shipment), ("greedy_before", _greedy_plan)):
         complete = groups = 0
         worst = 0.0
@@ -128,6 +134,7 @@ def measure_planner(name: str, lines: tuple[int, int], n: int, density: float) -
 def main() -> None:
     measure_planner("typical", (1, 5), 2_000, 0.15)
     measure_planner("worst-bound", (50, 50), 30, 0.5)
+    measure_planner("worst-search", (50, 50), 30, 0.6, sku_count=5)
     per_candidate = {}
     for n in (1_000, 10_000, 20_000):
         seconds, decided = measure(n)
