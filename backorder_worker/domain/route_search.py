@@ -206,8 +206,19 @@ class RouteSearch:
                     for _ in part.lines:
                         self._undo(saved)
             return
+        # A loose part comes after every whole part and holds all the loose units of its
+        # SKU, so nothing placed later draws that SKU: what matters is only which groups
+        # it opens and the future units it takes (and their dates), not how its current
+        # units share out among the groups it uses. Hence: current sources first, each
+        # taking all it can or nothing; and if the open groups' current stock covers the
+        # part, one way to take it from there, as opening or using more is never better.
         sku = part.lines[0].sku
-        spread = [src for src in ordered if self.left[(*src, sku)] > 0]
+        held = [src for src in ordered if self.left[(*src, sku)] > 0]
+        spread = [src for src in held if not src[0]] + [src for src in held if src[0]]
+        at_hand = [src for src in spread if not src[0] and src in self.group_units]
+        if sum(self.left[(*src, sku)] for src in at_hand) >= part.units:
+            self._take_in_order(i, sku, part.units, at_hand)
+            return
         suffix = [0] * (len(spread) + 1)
         for j in range(len(spread) - 1, -1, -1):
             suffix[j] = suffix[j + 1] + self.left[(*spread[j], sku)]
@@ -216,7 +227,8 @@ class RouteSearch:
     def _spread(
         self, i: int, sku: str, units: int, spread: list[Source], suffix: list[int], j: int
     ) -> None:
-        """Every way to take ``units`` of part i from ``spread[j:]``, most first."""
+        """Every way to take ``units`` of part i from ``spread[j:]``, most first: all or
+        nothing from a current source, any amount from a future one (dates differ)."""
         if units == 0:
             self._place(i + 1)
             return
@@ -226,7 +238,8 @@ class RouteSearch:
         if self._hopeless():
             return
         src = spread[j]
-        for take in range(min(units, self.left[(*src, sku)]), -1, -1):
+        most = min(units, self.left[(*src, sku)])
+        for take in range(most, -1, -1) if src[0] else (most, 0):
             if take:
                 saved = self.latest
                 self._draw(i, sku, src, take)
@@ -234,6 +247,17 @@ class RouteSearch:
                 self._undo(saved)
             else:
                 self._spread(i, sku, units, spread, suffix, j + 1)
+
+    def _take_in_order(self, i: int, sku: str, units: int, sources: list[Source]) -> None:
+        saved, drawn = self.latest, 0
+        for src in sources:
+            take = min(units, self.left[(*src, sku)])
+            if take:
+                self._draw(i, sku, src, take)
+                drawn, units = drawn + 1, units - take
+        self._place(i + 1)
+        for _ in range(drawn):
+            self._undo(saved)
 
     def _leaf(self) -> None:
         key = (len(self.group_units), self._groups())
