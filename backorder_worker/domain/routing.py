@@ -5,6 +5,15 @@ shipments (one location over several); earliest expected date; the location's ra
 id. A bundle (R9) is placed whole, at one location and from one kind of stock. Without
 split a shipment goes to one location, all current or all future. The planner only
 proposes: it never changes the pool, so a round may keep or discard a plan.
+
+How: one location holding all of it from current stock is the best plan there is, and is
+taken at once (the common case). Otherwise a greedy pass (the location that takes most,
+repeatedly; bundles first) gives a first plan, and ``route_search`` searches every
+complete plan exactly for a better one, within its bounds (at most ``MAX_PARTS`` parts,
+``NODE_BUDGET`` nodes): small shipments get the R6-best complete plan whenever one
+exists; beyond the bounds, the best found so far, at worst the greedy one. When no plan
+can complete the shipment, the greedy partial plan is what a partial release or a
+remainder split uses.
 """
 
 from __future__ import annotations
@@ -17,6 +26,13 @@ from datetime import date
 from backorder_worker.domain.fences import Eligibility
 from backorder_worker.domain.inventory import Draw, StockPool
 from backorder_worker.domain.model import Line, Shipment
+from backorder_worker.domain.route_search import (
+    MAX_PARTS,
+    RouteSearch,
+    SearchPart,
+    Step,
+    plan_key,
+)
 
 CURRENT, FUTURE = "current", "future"
 
@@ -46,16 +62,13 @@ class _Part:
 def parts_of(shipment: Shipment) -> list[_Part]:
     """Bundles (R9) first, in the order of their first line, then every other line."""
     bundles: dict[str, list[Line]] = {}
-    parts: list[_Part | str] = []
+    loose: list[_Part] = []
     for line in shipment.lines:
         if line.bundle_id is None:
-            parts.append(_Part((line,), is_bundle=False))
-        elif line.bundle_id not in bundles:
-            bundles[line.bundle_id] = [line]
-            parts.append(line.bundle_id)
+            loose.append(_Part((line,), is_bundle=False))
         else:
-            bundles[line.bundle_id].append(line)
-    return [_Part(tuple(bundles[p]), is_bundle=True) if isinstance(p, str) else p for p in parts]
+            bundles.setdefault(line.bundle_id, []).append(line)
+    return [_Part(tuple(lines), is_bundle=True) for lines in bundles.values()] + loose
 
 
 @dataclass
@@ -171,13 +184,48 @@ class _Planner:
 def plan_shipment(
     shipment: Shipment, eligibility: Eligibility, pool: StockPool, split_allowed: bool
 ) -> Plan:
-    """The best complete plan, else the best partial one (see the module docstring)."""
+    """The R6-best complete plan, else the greedy partial one (see the module docstring)."""
+    greedy = _greedy_plan(shipment, eligibility, pool, split_allowed)
+    if _is_one_current_shipment(greedy) or not _enough_of_every_sku(shipment, eligibility, pool):
+        return greedy  # the best plan there is; or no plan can complete it
+    incumbent = None
+    if greedy.is_complete:
+        draws = [
+            (a.draw.location_id, a.draw.expected_date, a.draw.quantity) for a in greedy.assignments
+        ]
+        incumbent = plan_key(draws, eligibility.preference)
+    parts = _search_parts(shipment, split_allowed)
+    if len(parts) > MAX_PARTS:
+        return greedy
+    steps = RouteSearch(parts, eligibility, pool, incumbent).run()
+    return greedy if steps is None else _plan_of(steps, pool)
+
+
+def _greedy_plan(
+    shipment: Shipment, eligibility: Eligibility, pool: StockPool, split_allowed: bool
+) -> Plan:
+    """The planner before the exact search (kept for partial plans, as the search's first
+    incumbent, and for bench/bench_core.py): the first location in preference order that
+    holds everything from current stock, else the greedy fallback."""
     planner = _Planner(shipment, eligibility, pool)
     total = planner.outstanding
     for location_id in planner.locations:
         if planner.fill(CURRENT, location_id, commit=False)[0] == total:
             planner.fill(CURRENT, location_id, commit=True)
             return planner.plan()
+    return _greedy(planner, split_allowed)
+
+
+def _is_one_current_shipment(plan: Plan) -> bool:
+    """Complete from current stock at one location: only ``_greedy_plan``'s first step
+    gives that, and it is R6's best (no future units, one shipment, best-placed)."""
+    groups = {(a.draw.supply_id, a.draw.location_id) for a in plan.assignments}
+    return plan.is_complete and len(groups) == 1 and next(iter(groups))[0] is None
+
+
+def _greedy(planner: _Planner, split_allowed: bool) -> Plan:
+    """The fallback: the location that takes most, repeatedly (current, then future)."""
+    total = planner.outstanding
     if not split_allowed:
         future = planner.best_single(FUTURE)
         if future is not None and planner.fill(FUTURE, future, commit=False)[0] == total:
@@ -194,3 +242,48 @@ def plan_shipment(
                 break
             planner.fill(kind, best, commit=True)
     return planner.plan()
+
+
+def _enough_of_every_sku(shipment: Shipment, eligibility: Eligibility, pool: StockPool) -> bool:
+    """A cheap necessary condition for a complete plan: eligible units of each SKU."""
+    need: dict[str, int] = defaultdict(int)
+    for line in shipment.lines:
+        need[line.sku] += line.quantity
+    return all(
+        sum(
+            pool.current(loc, sku) + pool.future(loc, sku)
+            for loc in pool.locations_with(sku)
+            if eligibility.is_eligible(loc, sku)
+        )
+        >= units
+        for sku, units in need.items()
+    )
+
+
+def _search_parts(shipment: Shipment, split_allowed: bool) -> list[SearchPart]:
+    """Without split, everything as one whole part; else each bundle whole, and the loose
+    lines pooled per SKU (in the order of their first line)."""
+    lines = [line for line in shipment.lines if line.quantity > 0]
+    if not split_allowed:
+        return [SearchPart(tuple(lines), whole=True)] if lines else []
+    bundles: dict[str, list[Line]] = {}
+    loose: dict[str, list[Line]] = {}
+    for line in lines:
+        if line.bundle_id is None:
+            loose.setdefault(line.sku, []).append(line)
+        else:
+            bundles.setdefault(line.bundle_id, []).append(line)
+    return [SearchPart(tuple(b), whole=True) for b in bundles.values()] + [
+        SearchPart(tuple(same), whole=False) for same in loose.values()
+    ]
+
+
+def _plan_of(steps: list[Step], pool: StockPool) -> Plan:
+    """A complete plan from the search's steps; supplies drawn earliest first."""
+    scratch = _Scratch(pool)
+    assignments = [
+        Assignment(line_id, draw)
+        for line_id, is_future, location_id, sku, units in steps
+        for draw in scratch.draws(FUTURE if is_future else CURRENT, location_id, sku, units)
+    ]
+    return Plan(tuple(assignments), {})

@@ -68,3 +68,8 @@ def shipment_from_model(shipment: Shipment, policy: ReleasePolicy | None = None)
 def draws_from_model(draws: Iterable[Draw]) -> list[ODraw]:
     """The oracle's draws for the core's draws (pass ``a.draw`` for each assignment)."""
     return [ODraw(d.location_id, d.sku, d.quantity, d.expected_date) for d in draws]
+
+
+def assignments_from_model(pairs: Iterable[tuple[str, Draw]]) -> list[tuple[str, ODraw]]:
+    """(line_id, draw) pairs for ``check.plan_problems``: pass ``(a.line_id, a.draw)``."""
+    return [(line_id, draws_from_model([draw])[0]) for line_id, draw in pairs]
