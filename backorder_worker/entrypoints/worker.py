@@ -96,6 +96,8 @@ class Worker:
         self.begin_batch()
         result = self.processor.process(records)  # steps 2-3
         faults.maybe_crash(faults.AFTER_DB_COMMIT)
+        if result.applied:
+            faults.maybe_crash(faults.APPLIED_AFTER_COMMIT)
         self.relay.publish_rows(result.outbox_rows)  # step 4
         faults.maybe_crash(faults.AFTER_PUBLISH)
         self.source.commit(records)  # step 5

@@ -33,10 +33,11 @@ from tests.reliability.scenarios import FAST_BATCHES, Scenario, catalog, scenari
 from tests.reliability.support import (
     applied_count,
     batch_totals,
-    pause_in_dwell,
     require_hook,
+    stopped_in_transaction,
     wait_crashed,
     wait_for,
+    waiting_on_a_lock,
 )
 
 
@@ -110,25 +111,30 @@ def test_sigterm_under_load_exits_0_and_nothing_is_redelivered(
 def test_a_worker_paused_mid_transaction_whose_partitions_moved_doubles_nothing_when_it_wakes(
     world: World, figures: Figures
 ) -> None:
-    require_hook(faults.BEFORE_DB_COMMIT)
+    require_hook(faults.APPLIED_BEFORE_COMMIT)
     recorder = Recorder(world)
     # Stock on every partition, one line per shipment: a batch locks the SKUs of its own
-    # partitions only, so the other worker is not stuck behind the paused one's locks
-    # before it takes over (after that it is, until the sleeper wakes and commits).
+    # partitions only, so the other worker is held up by the paused one's locks only at
+    # the paused batch's own records.
     plan = scenario(seed=13, skus=12, max_lines=1)
     settle(world, recorder, plan)
-    # The 2nd batch of each worker dwells 3 s inside its open transaction, after its writes
-    # and before its commit: the pause lands there (seen in its log and in pg_stat_activity).
-    dwell = f"{faults.BEFORE_DB_COMMIT}:2:sleep=3"
-    first = world.start_worker(**FAST_BATCHES, BACKORDER_FAULT_INJECT=dwell)
-    second = world.start_worker(**FAST_BATCHES, BACKORDER_FAULT_INJECT=dwell)
-    wait_for("both workers own partitions", lambda: first.is_ready() and second.is_ready())
+    # The sleeper stops itself (SIGSTOP) inside the transaction of its 2nd batch that
+    # applied events: after its writes and before its commit, exactly, whatever the
+    # scheduling (seen in its log and in pg_stat_activity). It runs alone until then, so
+    # it owns every partition and cannot miss the stock.
+    stop = f"{faults.APPLIED_BEFORE_COMMIT}:2:stop"
+    sleeper = world.start_worker(**FAST_BATCHES, BACKORDER_FAULT_INJECT=stop)
+    wait_for("the sleeper owns partitions", sleeper.is_ready)
     with recorder.publishing_in_background(plan.stock, pause_s=0.1):
-        sleeper = pause_in_dwell(world, [first, second])
-        other = second if sleeper is first else first
-        # Tansu moves a silent member's partitions once its session (2 s) ends: ~3.4 s.
-        wait_for("the other worker owns every partition", lambda: owns_all(other), 15)
-        time.sleep(1.0)  # let it reach the paused batch's records and wait on its locks
+        stopped_in_transaction(world, sleeper)
+        other = world.start_worker(**FAST_BATCHES)
+        # Tansu moves a silent member's partitions once its session (2 s) ends.
+        wait_for("the other worker owns every partition", lambda: owns_all(other), 30)
+        wait_for(
+            "the other worker reached the paused batch's records and waits on its locks",
+            lambda: waiting_on_a_lock(world, other),
+            30,
+        )
         sleeper.send(signal.SIGCONT)
         woke_at = time.monotonic()
     wait_for("the sleeper rejoined", lambda: sleeper.is_ready(), 20)
