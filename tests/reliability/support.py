@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import inspect
 import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -115,20 +117,47 @@ def waiting_on_a_lock(world: World, worker: WorkerProcess) -> bool:
     return bool(ports) and int(rows[0][0]) > 0
 
 
+def is_stopped(worker: WorkerProcess) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(worker.process.pid).status() == psutil.STATUS_STOPPED
+    except psutil.NoSuchProcess:
+        return False
+
+
+@contextmanager
+def continued_whenever_stopped(worker: WorkerProcess) -> Iterator[None]:
+    """While the block runs, a thread sends SIGCONT to `worker` whenever it is stopped: for
+    a replica that carries the same `stop` rule as the one under test (which of the two
+    fires first is up to the partition assignment) but must keep working."""
+    import signal
+
+    done = threading.Event()
+
+    def keep_running() -> None:
+        while not done.wait(0.02):
+            if is_stopped(worker):
+                worker.send(signal.SIGCONT)
+
+    thread = threading.Thread(target=keep_running, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(5)
+
+
 def stopped_in_transaction(world: World, worker: WorkerProcess, timeout_s: float = 30.0) -> None:
     """Waits for `worker` to stop itself by its `applied-before-commit:N:stop` rule: it is
     then frozen inside a batch's transaction that has applied events (so written) and
     flushed, before its commit. Checked in `pg_stat_activity`: a writing transaction is
     open, and stays open while the process is stopped."""
-    import psutil
-
-    def stopped() -> bool:
-        return psutil.Process(worker.process.pid).status() == psutil.STATUS_STOPPED
-
-    wait_for("the worker stopped itself before its commit", stopped, timeout_s)
+    wait_for("the worker stopped itself before its commit", lambda: is_stopped(worker), timeout_s)
     prefix = f"fault injected: stop at {faults.APPLIED_BEFORE_COMMIT} "
     messages = [r.get("msg", "") for r in worker.log_records()]
     assert any(m.startswith(prefix) for m in messages), "stopped, but not by the fault rule"
     busy = busy_transactions(world, worker)
     assert busy, "the stopped worker has no writing transaction open"
-    assert stopped() and busy_transactions(world, worker) == busy
+    assert is_stopped(worker) and busy_transactions(world, worker) == busy

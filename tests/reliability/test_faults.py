@@ -33,6 +33,8 @@ from tests.reliability.scenarios import FAST_BATCHES, Scenario, catalog, scenari
 from tests.reliability.support import (
     applied_count,
     batch_totals,
+    continued_whenever_stopped,
+    is_stopped,
     require_hook,
     stopped_in_transaction,
     wait_crashed,
@@ -118,27 +120,31 @@ def test_a_worker_paused_mid_transaction_whose_partitions_moved_doubles_nothing_
     # the paused batch's own records.
     plan = scenario(seed=13, skus=12, max_lines=1)
     settle(world, recorder, plan)
-    # The sleeper stops itself (SIGSTOP) inside the transaction of its 2nd batch that
+    # Each worker stops itself (SIGSTOP) inside the transaction of its 2nd batch that
     # applied events: after its writes and before its commit, exactly, whatever the
-    # scheduling (seen in its log and in pg_stat_activity). It runs alone until then, so
-    # it owns every partition and cannot miss the stock.
+    # scheduling (seen in its log and in pg_stat_activity). Both carry the rule, since the
+    # assignment decides which gets stock; the first to stop is the sleeper, and the other
+    # is continued whenever its own rule fires, so that it works on.
     stop = f"{faults.APPLIED_BEFORE_COMMIT}:2:stop"
-    sleeper = world.start_worker(**FAST_BATCHES, BACKORDER_FAULT_INJECT=stop)
-    wait_for("the sleeper owns partitions", sleeper.is_ready)
+    workers = [world.start_worker(**FAST_BATCHES, BACKORDER_FAULT_INJECT=stop) for _ in "ab"]
+    wait_for("both workers own partitions", lambda: all(w.is_ready() for w in workers))
     with recorder.publishing_in_background(plan.stock, pause_s=0.1):
+        wait_for("a worker stopped itself", lambda: any(is_stopped(w) for w in workers))
+        [sleeper, other] = sorted(workers, key=lambda w: not is_stopped(w))
         stopped_in_transaction(world, sleeper)
-        other = world.start_worker(**FAST_BATCHES)
-        # Tansu moves a silent member's partitions once its session (2 s) ends.
-        wait_for("the other worker owns every partition", lambda: owns_all(other), 30)
-        wait_for(
-            "the other worker reached the paused batch's records and waits on its locks",
-            lambda: waiting_on_a_lock(world, other),
-            30,
-        )
-        sleeper.send(signal.SIGCONT)
-        woke_at = time.monotonic()
-    wait_for("the sleeper rejoined", lambda: sleeper.is_ready(), 20)
-    verdict = check(world, recorder)
+        with continued_whenever_stopped(other):
+            # Tansu moves a silent member's partitions once its session (2 s) ends: ~3.4 s.
+            wait_for("the other worker owns every partition", lambda: owns_all(other), 15)
+            wait_for(
+                "the other worker reached the paused batch's records and waits on its locks",
+                lambda: waiting_on_a_lock(world, other),
+                30,
+            )
+            sleeper.send(signal.SIGCONT)
+            woke_at = time.monotonic()
+    with continued_whenever_stopped(other):
+        wait_for("the sleeper rejoined", lambda: sleeper.is_ready(), 20)
+        verdict = check(world, recorder)
 
     assert verdict.releases > 0, "the world released nothing: it tested little"
     figures.add(
