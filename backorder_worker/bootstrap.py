@@ -101,6 +101,9 @@ class Running:
         self.publisher.close()
 
 
+SWEEP_INTERVAL_S = 1.0  # each replica's sweeper; the crash bound is session timeout + this
+
+
 def input_topics(settings: Settings) -> list[str]:
     t = settings.topics
     return [t.stock_stowed, t.future_inventory, t.shipments, t.catalog]
@@ -111,7 +114,7 @@ def build_worker(
     *,
     exit_when_idle_s: float | None = None,
     client_id: str | None = None,
-    sweep_interval_s: float = 1.0,
+    sweep_interval_s: float = SWEEP_INTERVAL_S,
 ) -> Running:
     settings = services.settings
     publisher = KafkaPublisher(settings.kafka, client_id=client_id)
