@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from backorder_worker.adapters.kafka.consumer import KafkaSource
 from backorder_worker.adapters.kafka.producer import KafkaPublisher
-from backorder_worker.adapters.kafka.relay import OutboxRelay, OutboxSweeper
+from backorder_worker.adapters.kafka.relay import OutboxRelay, OutboxSweeper, orphaned_after_s
 from backorder_worker.adapters.postgres.engine import make_engine
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
@@ -93,12 +93,13 @@ class Running:
     worker: Worker
     publisher: KafkaPublisher
     sweeper: OutboxSweeper
-    sweeper_lease: Lease
 
     def close(self) -> None:
         self.sweeper.stop()
-        self.sweeper_lease.release()  # the next replica sweeps at once, not after the TTL
         self.publisher.close()
+
+
+SWEEP_INTERVAL_S = 1.0  # each replica's sweeper; the crash bound is session timeout + this
 
 
 def input_topics(settings: Settings) -> list[str]:
@@ -111,13 +112,15 @@ def build_worker(
     *,
     exit_when_idle_s: float | None = None,
     client_id: str | None = None,
-    sweep_interval_s: float = 1.0,
+    sweep_interval_s: float = SWEEP_INTERVAL_S,
 ) -> Running:
     settings = services.settings
     publisher = KafkaPublisher(settings.kafka, client_id=client_id)
     relay = OutboxRelay(services.outbox, publisher)
-    sweeper_lease = services.lease("outbox-sweeper")
-    sweeper = OutboxSweeper(relay, interval_s=sweep_interval_s, lease=sweeper_lease.acquire)
+    # Every replica sweeps (no lease: relay.py says why that is safe), so what a dead
+    # worker committed and did not publish goes out within session timeout + interval.
+    older_than_s = orphaned_after_s(settings.kafka.session_timeout_ms / 1000)
+    sweeper = OutboxSweeper(relay, interval_s=sweep_interval_s, older_than_s=older_than_s)
     source = KafkaSource(settings.kafka, input_topics(settings), client_id=client_id)
     processor = BatchProcessor(services.uow, services.policy, utc_now, services.metrics)
     worker = Worker(
@@ -128,4 +131,4 @@ def build_worker(
         heartbeat=services.guard.ping,
         exit_when_idle_s=exit_when_idle_s,
     )
-    return Running(worker, publisher, sweeper, sweeper_lease)
+    return Running(worker, publisher, sweeper)

@@ -178,6 +178,8 @@ class BatchProcessor:
             if dry_run:
                 raise _DryRun(result)
             faults.maybe_crash(faults.BEFORE_DB_COMMIT)
+            if result.applied:
+                faults.maybe_crash(faults.APPLIED_BEFORE_COMMIT)
         return result
 
     def _one(

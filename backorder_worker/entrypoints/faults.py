@@ -13,6 +13,12 @@ of `maybe_crash(POINT)` in this process (1-based), do `ACTION`:
   Nothing else runs: no `finally`, no offset commit, no outbox publish, no group leave.
 - `sleep=SECONDS`: stall the calling thread once, e.g. for a batch slower than the poll
   interval.
+- `stop`: SIGSTOP the whole process, as a `kill -STOP` from outside landing exactly there;
+  a `kill -CONT` resumes it at that point. Unlike a stop from outside, it cannot miss.
+
+The `applied-…` points are counted only in batches that applied at least one event, so
+their transaction has provably written (its inbox claims, at least) by then; a batch of
+duplicates only, as a redelivery after a rebalance can be, does not count.
 
 Example: `BACKORDER_FAULT_INJECT="after-db-commit:3"`. Unset (production), `maybe_crash` is
 one dictionary lookup. The variable is read at the first call, not at import.
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -33,7 +40,15 @@ ENV_VAR: Final = "BACKORDER_FAULT_INJECT"
 BEFORE_DB_COMMIT: Final = "before-db-commit"
 AFTER_DB_COMMIT: Final = "after-db-commit"
 AFTER_PUBLISH: Final = "after-publish"
-POINTS: Final = (BEFORE_DB_COMMIT, AFTER_DB_COMMIT, AFTER_PUBLISH)
+APPLIED_BEFORE_COMMIT: Final = "applied-before-commit"
+APPLIED_AFTER_COMMIT: Final = "applied-after-commit"
+POINTS: Final = (
+    BEFORE_DB_COMMIT,
+    AFTER_DB_COMMIT,
+    AFTER_PUBLISH,
+    APPLIED_BEFORE_COMMIT,
+    APPLIED_AFTER_COMMIT,
+)
 CRASH_STATUS: Final = 137
 
 
@@ -41,7 +56,8 @@ CRASH_STATUS: Final = 137
 class Rule:
     point: str
     at_call: int
-    sleep_s: float | None = None  # None: crash
+    sleep_s: float | None = None  # None: crash (or stop)
+    stop: bool = False
 
 
 def parse(spec: str) -> dict[str, list[Rule]]:
@@ -58,9 +74,9 @@ def parse(spec: str) -> dict[str, list[Rule]]:
         sleep_s = None
         if action.startswith("sleep="):
             sleep_s = float(action.removeprefix("sleep="))
-        elif action not in ("", "crash"):
-            raise ValueError(f"{ENV_VAR}: unknown action {action!r}; use crash or sleep=S")
-        rules.setdefault(point, []).append(Rule(point, int(count), sleep_s))
+        elif action not in ("", "crash", "stop"):
+            raise ValueError(f"{ENV_VAR}: unknown action {action!r}; use crash, stop or sleep=S")
+        rules.setdefault(point, []).append(Rule(point, int(count), sleep_s, action == "stop"))
     return rules
 
 
@@ -97,6 +113,12 @@ def maybe_crash(point: str) -> None:
     if rule.sleep_s is not None:
         log.warning("fault injected: sleep %.1f s at %s #%d", rule.sleep_s, point, rule.at_call)
         time.sleep(rule.sleep_s)
+        return
+    if rule.stop:
+        log.warning("fault injected: stop at %s #%d", point, rule.at_call)
+        for handler in logging.getLogger().handlers:
+            handler.flush()  # the line is out before the process freezes
+        os.kill(os.getpid(), signal.SIGSTOP)
         return
     log.warning("fault injected: crash at %s #%d", point, rule.at_call)
     logging.shutdown()  # flush the log line above; nothing else may run

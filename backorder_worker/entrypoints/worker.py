@@ -96,6 +96,8 @@ class Worker:
     def _process(self, records: list[SourceRecord]) -> None:
         result = self.processor.process(records)  # steps 2-3
         faults.maybe_crash(faults.AFTER_DB_COMMIT)
+        if result.applied:
+            faults.maybe_crash(faults.APPLIED_AFTER_COMMIT)
         self.relay.publish_rows(result.outbox_rows)  # step 4
         faults.maybe_crash(faults.AFTER_PUBLISH)
         self.source.commit(records)  # step 5

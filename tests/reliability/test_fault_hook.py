@@ -3,6 +3,7 @@ exact about when it fires, loud about a misspelt rule."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -56,6 +57,35 @@ def test_a_crash_rule_ends_the_process_at_that_call_like_kill_9() -> None:
 
     assert done.returncode == faults.CRASH_STATUS
     assert done.stdout.split("\n")[:-1] == ["survived 1"]
+
+
+def test_a_stop_rule_freezes_the_process_at_that_call_until_it_is_continued() -> None:
+    import psutil
+
+    script = (
+        "from backorder_worker.entrypoints.faults import maybe_crash\n"
+        "for n in (1, 2, 3):\n"
+        "    maybe_crash('applied-before-commit')\n"
+        "    print('passed', n, flush=True)\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script],
+        env={"BACKORDER_FAULT_INJECT": "applied-before-commit:2:stop", "PATH": ""},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline() == "passed 1\n"
+        deadline = time.monotonic() + 30
+        while psutil.Process(process.pid).status() != psutil.STATUS_STOPPED:
+            assert time.monotonic() < deadline, "the process never stopped itself"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGCONT)
+        assert process.stdout.read().split("\n")[:-1] == ["passed 2", "passed 3"]
+        assert process.wait(30) == 0
+    finally:
+        process.kill()
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,15 @@
 background thread that catches up with what the fast path left behind.
 
 The output events of a transaction are rows in the outbox, committed with the state change.
-Right after that commit the worker hands their ids to `OutboxRelay.publish` (the fast path);
+Right after that commit the worker hands them to `OutboxRelay.publish_rows` (the fast path);
 whatever it could not publish — Kafka down, a crash, a stale producer — stays unpublished
-and the sweeper publishes it once it is `older_than_s` old. Delivery is at least once: a row
-published but not marked (a crash in between, a failed mark) is published again, with the
-same CloudEvents id, and subscribers dedupe by that id.
+and a sweeper publishes it once it is `older_than_s` old. Every replica runs a sweeper, with
+no lease: a row is published only under its row lock, held until it is marked (the argument
+is at `PostgresOutbox.sweep`), so a crashed worker's rows go out within `older_than_s` plus
+one sweep interval through whichever replica sweeps next, without waiting for anything of
+the dead one's to expire. Delivery is at least once: a row published but not marked (a
+crash in between, a failed mark) is published again, with the same CloudEvents id, and
+subscribers dedupe by that id.
 """
 
 from __future__ import annotations
@@ -33,6 +37,15 @@ _PROGRAMMING_ERRORS = (TypeError, AttributeError, NameError, LookupError, Assert
 
 
 CHUNK = 1000
+ORPHANED_AFTER_S = 1.0
+
+
+def orphaned_after_s(session_timeout_s: float) -> float:
+    """How old an unpublished row is before the sweepers take it: a second (its writer's
+    fast path takes milliseconds, and would only lose the row to a sweeper, not double it),
+    and below the consumer session timeout, so that a dead worker's outputs are out within
+    session timeout + sweep interval — before its partitions have even moved."""
+    return min(ORPHANED_AFTER_S, session_timeout_s / 2)
 
 
 class RowPublisher(Protocol):
@@ -51,10 +64,11 @@ class OutboxRelay:
     def publish(self, ids: Sequence[int]) -> int:
         """The fast path, called after the transaction that wrote these rows committed.
 
-        1. Read the rows with these ids that are still unpublished (the sweeper may have
+        1. Read the rows with these ids that are still unpublished (a sweeper may have
            taken some already), in id order.
-        2. Send them and wait for the broker's acknowledgements (`acks=all`).
-        3. Mark the acknowledged rows published. A crash between 2 and 3 republishes them.
+        2. Per chunk, lock those no sweeper holds, send them and wait for the broker's
+           acknowledgements (`acks=all`), mark the acknowledged ones and commit. A crash
+           before that commit republishes them.
 
         Returns how many rows were published and marked. Any failure of Kafka or of the
         outbox is logged and leaves the rows to the sweeper: this raises only on a bug."""
@@ -62,8 +76,8 @@ class OutboxRelay:
 
     def publish_rows(self, rows: Sequence[OutboxRow]) -> int:
         """The fast path when the caller holds the rows its committed transaction wrote:
-        as ``publish`` without step 1, so nothing is read back. A row the sweeper took
-        meanwhile may go out twice (at least once, same id)."""
+        as ``publish`` without step 1, so nothing is read back. A row a sweeper holds is
+        left to it (``Outbox.deliver``)."""
         by_id = {row.id: row for row in rows}
         return self._publish_chunks(list(by_id), lambda ids: [by_id[i] for i in ids])
 
@@ -73,10 +87,10 @@ class OutboxRelay:
         if not ids:
             return 0
         try:
-            # In chunks: a large round's rows are marked as they go, before the sweeper
-            # would take the same rows for leftovers and publish them a second time.
+            # In chunks: a large round's rows are locked a chunk at a time, so the sweepers
+            # may take the later chunks meanwhile (each row still goes out once).
             return sum(
-                self._deliver(rows_of(ids[start : start + CHUNK]))
+                self._outbox.deliver(rows_of(ids[start : start + CHUNK]), self._send)
                 for start in range(0, len(ids), CHUNK)
             )
         except _PROGRAMMING_ERRORS:
@@ -85,34 +99,27 @@ class OutboxRelay:
             log.warning("outbox rows %s left for the sweeper", _span(ids), exc_info=True)
             return 0
 
-    def sweep(self, limit: int = 500, older_than_s: float = 5.0) -> int:
+    def sweep(self, limit: int = 500, older_than_s: float = ORPHANED_AFTER_S) -> int:
         """Publishes up to `limit` unpublished rows older than `older_than_s`, oldest first,
-        and marks the acknowledged ones; returns how many. Rows that fail stay for the next
-        sweep. An outbox failure (database down) raises: the sweeper backs off."""
-        return self._deliver(self._outbox.pending(limit, older_than_s))
+        skipping rows another publisher holds, and marks the acknowledged ones; returns
+        how many. Rows that fail stay for the next sweep. An outbox failure (database
+        down) raises: the sweeper backs off."""
+        return self._outbox.sweep(limit, older_than_s, self._send)
 
-    def _deliver(self, rows: Sequence[OutboxRow]) -> int:
-        if not rows:
-            return 0
+    def _send(self, rows: list[OutboxRow]) -> list[int]:
         published = self._publisher.publish(rows, self._timeout_s)
-        if published:
-            self._outbox.mark_published(published)
         if len(published) < len(rows):
             log.warning("%d of %d outbox rows not published", len(rows) - len(published), len(rows))
-        return len(published)
-
-
-def _always() -> bool:
-    return True
+        return published
 
 
 class OutboxSweeper:
-    """A daemon thread sweeping the outbox every `interval_s` while `lease()` says this
-    replica holds the sweeper role (the caller supplies it, e.g. a Redis lease; by default
-    every replica sweeps, which is safe because `pending` skips rows another one holds).
+    """A daemon thread sweeping the outbox every `interval_s`, on every replica: no lease,
+    because a row is published only under its row lock (`PostgresOutbox.sweep`), and none
+    of a dead replica's to wait out.
 
-    One round sweeps page after page while pages come back full. An exception (in `lease`,
-    the outbox or the publisher) is logged and the round retried after an exponential
+    One round sweeps page after page while pages come back full. An exception (in the
+    outbox or the publisher) is logged and the round retried after an exponential
     backoff, from `interval_s` up to `max_backoff_s`, until it succeeds or `stop()`."""
 
     def __init__(
@@ -120,15 +127,13 @@ class OutboxSweeper:
         relay: OutboxRelay,
         *,
         interval_s: float = 1.0,
-        lease: Callable[[], bool] = _always,
         limit: int = 500,
-        older_than_s: float = 5.0,
+        older_than_s: float = ORPHANED_AFTER_S,
         max_backoff_s: float = 30.0,
         name: str = "outbox-sweeper",
     ) -> None:
         self._relay = relay
         self._interval_s = interval_s
-        self._lease = lease
         self._limit = limit
         self._older_than_s = older_than_s
         self._max_backoff_s = max_backoff_s
@@ -151,10 +156,10 @@ class OutboxSweeper:
         return self._thread.is_alive()
 
     def run_once(self) -> int:
-        """One round, on the calling thread: sweeps while the lease is held and pages are
-        full. Returns how many rows it published. Raises what the sweep raises."""
+        """One round, on the calling thread: sweeps while pages come back full. Returns how
+        many rows it published. Raises what the sweep raises."""
         published = 0
-        while not self._stopping.is_set() and self._lease():
+        while not self._stopping.is_set():
             count = self._relay.sweep(self._limit, self._older_than_s)
             published += count
             if count < self._limit:

@@ -1,16 +1,17 @@
 """The outbox: output records written in the state's transaction, published by a relay.
 
 Writers (``queue``) add rows inside the unit of work, so an event is published if and only
-if its effect committed. The relay reads them through ``PostgresOutbox``: the rows a
-transaction just wrote (``rows``, the fast path right after commit), or whatever is left
-(``pending``, the sweeper after a crash). Delivery is at least once: a row published but
-not yet marked is published again; subscribers dedupe by the CloudEvents id.
+if its effect committed. The relay publishes them through ``PostgresOutbox``: the rows a
+transaction just wrote (``deliver``, the fast path right after commit), or whatever is left
+(``sweep``, every replica's sweeper: what a crash or a failed publish left), each under
+its row locks (the argument is at ``sweep``). Delivery is at least once: a row published
+but not yet marked is published again; subscribers dedupe by the CloudEvents id.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from backorder_worker.adapters.postgres.tables import outbox
 from backorder_worker.service_layer.ports import DeadLetter, OutboxRow
 
 Headers = Sequence[tuple[str, bytes]]
+Publish = Callable[[list[OutboxRow]], Sequence[int]]  # rows out; the ids acknowledged
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,18 +114,58 @@ class PostgresOutbox:
             return [_row(row) for row in conn.execute(query.order_by(outbox.c.id)).mappings()]
 
     def pending(self, limit: int, older_than_s: float) -> list[OutboxRow]:
-        # The row locks end with this short transaction: they only keep two sweepers from
-        # reading the same rows at the same moment. A duplicate later is allowed.
-        cutoff = _seconds_ago(older_than_s)
-        query = (
-            _unpublished()
-            .where(outbox.c.created_at <= cutoff)
-            .order_by(outbox.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+        """Unpublished rows written more than ``older_than_s`` ago, oldest first, skipping
+        rows a sweeper holds. The locks end with this read: to publish, use ``sweep``."""
         with self._engine.begin() as conn:
-            return [_row(row) for row in conn.execute(query).mappings()]
+            return [_row(row) for row in conn.execute(_sweepable(limit, older_than_s)).mappings()]
+
+    def sweep(self, limit: int, older_than_s: float, publish: Publish) -> int:
+        """Takes up to ``limit`` unpublished rows written more than ``older_than_s`` ago,
+        oldest first, hands them to ``publish`` and marks the ids it returns published —
+        all in one transaction, which holds the taken rows locked throughout. Returns how
+        many rows were marked.
+
+        Why two publishers — every replica's sweeper (no lease), and the fast path
+        (``deliver``) — never publish one row twice: a row is published only by the
+        transaction whose ``FOR UPDATE SKIP LOCKED`` took it, and that transaction keeps
+        the row lock until it has marked the row and committed. Any other one meanwhile
+        skips the row (SKIP LOCKED); one that reaches it after the commit re-checks
+        ``published_at IS NULL`` on the row's newest version (READ COMMITTED re-evaluates a
+        locked row's WHERE against the committed update) and leaves it out. What is left is
+        at least once, with the same CloudEvents id, which subscribers dedupe (the outbox's
+        contract from the start): a row handed over but not acknowledged is not marked and
+        goes out again, as does one whose publisher died between publish and commit (its
+        locks die with its session). A frozen publisher holds its rows until its session's
+        ``idle_in_transaction_session_timeout`` (engine.py) ends it. Tests:
+        tests/integration/postgres/test_concurrent_sweepers.py."""
+        with self._engine.begin() as conn:
+            # A mark lost in a crash only means the row goes out once more (at least once,
+            # same id), so the commit does not wait for the WAL flush.
+            conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
+            taken = [_row(row) for row in conn.execute(_sweepable(limit, older_than_s)).mappings()]
+            if not taken:
+                return 0
+            published = list(publish(taken))
+            _mark(conn, published)
+        return len(published)
+
+    def deliver(self, rows: Sequence[OutboxRow], publish: Publish) -> int:
+        """The fast path's ``sweep``: of ``rows`` (which a committed transaction wrote), takes
+        those still unpublished that no sweeper holds (SKIP LOCKED), hands them to
+        ``publish`` and marks the ids it returns, in one transaction that holds them locked
+        throughout. Returns how many were marked. A row a sweeper took first is the
+        sweeper's to publish: by the argument at ``sweep``, no row goes out from both."""
+        if not rows:
+            return 0
+        with self._engine.begin() as conn:
+            conn.execute(sa.text("SET LOCAL synchronous_commit = off"))  # as in ``sweep``
+            held = set(conn.execute(_held(rows)).scalars())
+            mine = [row for row in rows if row.id in held]
+            if not mine:
+                return 0
+            published = list(publish(mine))
+            _mark(conn, published)
+        return len(published)
 
     def mark_published(self, ids: Sequence[int]) -> None:
         if not ids:
@@ -132,11 +174,7 @@ class PostgresOutbox:
             # A mark lost in a crash only means the row goes out once more (at least once,
             # same id), so its commit does not wait for the WAL flush: one fsync less a batch.
             conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
-            conn.execute(
-                sa.update(outbox)
-                .where(outbox.c.id == sa.any_(_bigint_array(ids)), outbox.c.published_at.is_(None))
-                .values(published_at=sa.func.now())
-            )
+            _mark(conn, ids)
 
     def backlog(self) -> tuple[int, float]:
         age = sa.func.extract("epoch", sa.func.now() - sa.func.min(outbox.c.created_at))
@@ -157,6 +195,34 @@ class PostgresOutbox:
                 )
             )
         return int(result.rowcount)
+
+
+def _sweepable(limit: int, older_than_s: float) -> sa.Select[Any]:
+    return (
+        _unpublished()
+        .where(outbox.c.created_at <= _seconds_ago(older_than_s))
+        .order_by(outbox.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def _held(rows: Sequence[OutboxRow]) -> sa.Select[Any]:
+    return (
+        sa.select(outbox.c.id)
+        .where(outbox.c.id == sa.any_(_bigint_array([r.id for r in rows])))
+        .where(outbox.c.published_at.is_(None))
+        .with_for_update(skip_locked=True)
+    )
+
+
+def _mark(conn: sa.Connection, ids: Sequence[int]) -> None:
+    if ids:
+        conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == sa.any_(_bigint_array(ids)), outbox.c.published_at.is_(None))
+            .values(published_at=sa.func.now())
+        )
 
 
 def _unpublished() -> sa.Select[Any]:

@@ -1,4 +1,5 @@
-"""Leases for the singleton jobs (outbox sweeper, daily re-evaluation, overdue flagging).
+"""Leases for the singleton jobs (daily re-evaluation, overdue flagging). The outbox sweeper
+has none: every replica sweeps, under row locks (adapters/postgres/outbox.py).
 
 A lease says which replica runs a job now. It is an economy, not a safety device: every job
 is idempotent and serialised by Postgres (row locks, SKIP LOCKED), so two holders at once

@@ -106,6 +106,26 @@ class InMemoryOutbox:
         ]
         return old[:limit]
 
+    def sweep(
+        self,
+        limit: int,
+        older_than_s: float,
+        publish: Callable[[list[OutboxRow]], Sequence[int]],
+    ) -> int:
+        """One thread at a time: nothing to lock against."""
+        return self.deliver(self.pending(limit, older_than_s), publish)
+
+    def deliver(
+        self, rows: Sequence[OutboxRow], publish: Callable[[list[OutboxRow]], Sequence[int]]
+    ) -> int:
+        mine = [row for row in rows if not self.entries[row.id].published]
+        if not mine:
+            return 0
+        published = list(publish(mine))
+        if published:
+            self.mark_published(published)
+        return len(published)
+
     def mark_published(self, ids: Sequence[int]) -> None:
         self.marks.append(list(ids))
         for i in ids:
