@@ -50,6 +50,10 @@ def main(
     A failure is one line on stderr naming the file, setting or variable concerned; the exit
     code is 2 for the command line and the settings, 1 for a failure while running."""
     configure_logging(log_level, json=not text_logs)
+    if ctx.invoked_subcommand != "run" and log_level.upper() != "DEBUG":
+        # A one-shot command's connections are not news: kafka-python's lines only when
+        # something goes wrong (the worker, `run`, keeps them, as the operators' record).
+        logging.getLogger("kafka").setLevel(logging.WARNING)
     ctx.obj = {"config_path": config_path}
 
 

@@ -52,15 +52,13 @@ def require_kafka(kafka: KafkaSettings, topics: Iterable[str] = ()) -> None:
     broker answers within `connect_timeout_s`, without kafka-python's line per attempt; logs
     a warning for each of `topics` that does not exist (a broker may create it on first
     use, else the worker waits for it)."""
-    with _kafka_logs_muted():
-        admin = KafkaTopicAdmin(kafka.bootstrap_servers, kafka)
-    with admin:
+    with _kafka_logs_muted(), KafkaTopicAdmin(kafka.bootstrap_servers, kafka) as admin:
         existing = admin.topic_names()
     missing = [topic for topic in topics if topic not in existing]
     if missing:
         log.warning(
-            "topics %s do not exist: create them (docs/deploy.md) unless the brokers create"
-            " topics on first use",
+            "missing topics: %s; create them (docs/operations.md, section 1) unless the"
+            " brokers create topics on first use",
             ", ".join(missing),
         )
 
