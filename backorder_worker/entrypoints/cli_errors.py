@@ -28,6 +28,10 @@ from backorder_worker.settings_errors import SettingsError, explain_validation_e
 USAGE: Final = 2
 RUNTIME: Final = 1
 _UNDEFINED_TABLE: Final = "42P01"
+# click >= 8.2 raises this (a UsageError) for a group run without a command.
+_NO_ARGS_IS_HELP: Final[type[click.UsageError]] = getattr(
+    click.exceptions, "NoArgsIsHelpError", type("_NeverRaised", (click.UsageError,), {})
+)
 _MIGRATE: Final = "run `backorder-worker migrate` (as the schema owner) first"
 
 
@@ -69,6 +73,9 @@ class CliGroup(click.Group):
             return super().main(args, prog_name, complete_var, False, **extra)
         try:
             result = super().main(args, prog_name, complete_var, False, **extra)
+        except _NO_ARGS_IS_HELP as error:  # the bare group name: its help, as click shows it
+            error.show()
+            sys.exit(error.exit_code)
         except click.UsageError as error:
             # click's own form is four lines with the usage; the error and the hint suffice.
             hint = f"Try '{error.ctx.command_path} --help' for help." if error.ctx else ""

@@ -191,3 +191,14 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
 
     assert done.returncode != 0
     assert "Traceback" in done.stderr and "SettingsFileNotFoundError" in done.stderr
+
+
+def test_an_unknown_command_is_a_usage_error_in_two_lines() -> None:
+    assert_fails(cli("relase"), 2, "No such command 'relase'", "backorder-worker --help")
+
+
+def test_the_bare_command_shows_its_help_not_an_error() -> None:
+    done = cli()
+
+    assert done.returncode == 2
+    assert done.stderr.startswith("Usage: backorder-worker") and "Error" not in done.stderr
