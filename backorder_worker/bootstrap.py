@@ -107,6 +107,11 @@ def input_topics(settings: Settings) -> list[str]:
     return [t.stock_stowed, t.future_inventory, t.shipments, t.catalog]
 
 
+def output_topics(settings: Settings) -> list[str]:
+    t = settings.topics
+    return [t.shipment_released, t.still_unroutable, t.dead_letter]
+
+
 def build_worker(
     services: Services,
     *,

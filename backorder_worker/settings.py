@@ -4,11 +4,12 @@ This module owns what can be configured, its defaults and its validation. The en
 calls `load_settings` once and passes the frozen result down; nothing else reads the file or
 the environment, and constructing `Settings()` yields the defaults, whatever the environment.
 Precedence, highest first: `BACKORDER_<SECTION>__<KEY>` variables, the TOML file (`--config`
-or `BACKORDER_CONFIG`), the defaults. An unknown key in the file, or under a section in the
-environment, is an error, so a typo cannot silently fall back to a default.
+or `BACKORDER_CONFIG`), the defaults. An unknown key in the file, or a `BACKORDER_*` variable
+that names no setting, is an error, so a typo cannot silently fall back to a default.
 """
 
 import os
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final, Literal, Self
@@ -30,6 +31,12 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 from pydantic_settings.sources.utils import parse_env_vars
+
+from backorder_worker.settings_errors import (
+    SettingsError,
+    SettingsFileNotFoundError,
+    reject_unknown_variables,
+)
 
 CONFIG_ENV_VAR: Final = "BACKORDER_CONFIG"
 DEFAULT_DATABASE_URL: Final = "postgresql+psycopg://postgres@localhost:5432/backorder"
@@ -60,6 +67,9 @@ class KafkaSettings(_Section):
     heartbeat_interval_ms: PositiveInt = 3_000
     max_poll_interval_ms: PositiveInt = 300_000
     max_poll_records: PositiveInt = 500
+    # How long a command waits for the first broker to answer before it fails with a
+    # message (kafka-python's `bootstrap_timeout_ms`; its own default is 30 s).
+    connect_timeout_s: float = Field(default=10.0, gt=0, le=600)
 
     @model_validator(mode="after")
     def _heartbeat_within_session(self) -> Self:
@@ -134,6 +144,12 @@ class FencesSettings(_Section):
     complete_stock: CompleteStockFenceSettings = Field(default_factory=CompleteStockFenceSettings)
 
 
+class ObservabilitySettings(_Section):
+    """The HTTP port of `/metrics`, `/healthz` and `/readyz`; `run --http-port` overrides it."""
+
+    http_port: int = Field(default=8000, ge=0, le=65535)  # 0: any free port
+
+
 class Settings(BaseSettings):
     """Everything configurable; build it with `load_settings`, or `Settings()` for defaults."""
 
@@ -150,6 +166,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     site: SiteSettings = Field(default_factory=SiteSettings)
     fences: FencesSettings = Field(default_factory=FencesSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
     @classmethod
     def settings_customise_sources(
@@ -167,18 +184,40 @@ class Settings(BaseSettings):
 def load_settings(config_path: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Defaults, then the TOML file (`config_path`, else `$BACKORDER_CONFIG`), then `env`.
 
-    `env` defaults to the process environment. A named file that does not exist is an error
-    (`FileNotFoundError`); invalid values raise pydantic's `ValidationError`.
+    `env` defaults to the process environment. A named file that does not exist raises
+    `SettingsFileNotFoundError` (a `FileNotFoundError`), a file that is not TOML or a
+    `BACKORDER_*` variable that names no setting `SettingsError`; invalid values and unknown
+    keys raise pydantic's `ValidationError` (`settings_errors.explain_validation_error` says
+    it for a person).
     """
     environment = os.environ if env is None else env
+    named_by = "--config" if config_path else CONFIG_ENV_VAR
     path = config_path or environment.get(CONFIG_ENV_VAR) or None
+    reject_unknown_variables(environment, Settings)
     # pydantic-settings merges sources in order, the first one winning: env over file.
     sources: list[PydanticBaseSettingsSource] = [_MappingEnvSource(Settings, environment)]
     if path is not None:
         if not Path(path).is_file():
-            raise FileNotFoundError(f"settings file not found: {path}")
-        sources.append(TomlConfigSettingsSource(Settings, toml_file=Path(path)))
+            raise SettingsFileNotFoundError(
+                f"settings file {path} (named by {named_by}) does not exist or is not a file"
+            )
+        try:
+            sources.append(TomlConfigSettingsSource(Settings, toml_file=Path(path)))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise SettingsError(f"settings file {path} is not valid TOML: {error}") from None
+        except OSError as error:
+            raise SettingsError(f"cannot read settings file {path}: {error.strerror}") from None
     return Settings(_build_sources=(tuple(sources), {}))
+
+
+def kafka_client_kwargs(kafka: KafkaSettings) -> dict[str, object]:
+    """What every kafka-python client of the worker is given: the brokers, how long to wait
+    for the first one to answer (`connect_timeout_s`) and the security options."""
+    return {
+        "bootstrap_servers": kafka.bootstrap_servers,
+        "bootstrap_timeout_ms": round(kafka.connect_timeout_s * 1000),
+        **kafka_security_kwargs(kafka),
+    }
 
 
 def kafka_security_kwargs(kafka: KafkaSettings) -> dict[str, object]:

@@ -20,6 +20,7 @@ import click
 from backorder_worker.adapters.kafka.producer import KafkaPublisher
 from backorder_worker.adapters.kafka.relay import OutboxRelay
 from backorder_worker.bootstrap import Services, build_services
+from backorder_worker.entrypoints.preflight import require_kafka, require_schema
 from backorder_worker.entrypoints.reevaluation_run import (
     PublishPages,
     direct_unit_of_work,
@@ -54,6 +55,9 @@ def reevaluate_command(
     settings = load_settings(ctx.obj["config_path"])
     now = datetime.now(UTC)
     run_id = run_id or f"reevaluate-{now:%Y%m%dT%H%M%SZ}"
+    require_schema(settings.database.url)
+    if not dry_run:
+        require_kafka(settings.kafka)
     services = build_services(settings)
     publisher = None
     try:

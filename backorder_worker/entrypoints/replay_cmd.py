@@ -90,8 +90,11 @@ def replay_command(
     if from_time is None and from_offset is None:
         raise click.UsageError("give --from TIME or --from-offset N (0: the whole topic)")
     from backorder_worker.bootstrap import build_services
+    from backorder_worker.entrypoints.preflight import require_kafka, require_schema
 
     settings = load_settings(ctx.obj["config_path"])
+    require_schema(settings.database.url)
+    require_kafka(settings.kafka)
     services = build_services(settings)
     try:
         summary = replay(

@@ -102,6 +102,8 @@ def configure_logging(level: str = "INFO", json: bool = True, stream: TextIO | N
     # kafka-python's wire loggers write every request at DEBUG, SASL/PLAIN passwords
     # included: they never go below INFO, whatever the worker's level.
     logging.getLogger("kafka").setLevel(max(numeric, logging.INFO))
+    # alembic announces each of its plugins at INFO on every `migrate`: noise, not news.
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(numeric, logging.WARNING))
 
 
 def _extra_fields(record: logging.LogRecord) -> dict[str, object]:

@@ -5,6 +5,13 @@ This module owns the envelope (SPEC §3, "Envelope"). `decode_event` accepts str
 the value is the JSON `data`), dispatches on `type` through a registry of data models, and
 raises `InvalidMessage` for anything it cannot accept — never another exception, whatever
 the bytes. `encode_event` writes structured mode, the only mode the worker publishes.
+
+The mode is chosen as the CloudEvents Kafka protocol binding says (§3): a `content-type`
+header starting with `application/cloudevents` means structured mode, and then `ce_*`
+headers are ignored (§3.3.3 lets a sender add them); any other `content-type`, or none,
+means binary mode. One leniency: a record with no `ce_*` header at all is read in structured
+mode whatever its `content-type` says (or that it has none), since producers that write
+whole events often set no header or `application/json`.
 """
 
 import json
@@ -30,6 +37,9 @@ from backorder_worker.wire.inputs import INPUT_DATA_MODELS, InputEventData
 from backorder_worker.wire.outputs import OUTPUT_DATA_MODELS, OutputEventData
 
 JSON_CONTENT_TYPE: Final = "application/json"
+CLOUDEVENTS_MEDIA: Final = "application/cloudevents"
+"""A `content-type` starting so marks a structured-mode record (Kafka protocol binding §3)."""
+STRUCTURED_CONTENT_TYPE: Final = "application/cloudevents+json"
 DEFAULT_MAX_BYTES: Final = 1_048_576
 
 DATA_MODELS: Final[Mapping[str, type[BaseModel]]] = MappingProxyType(
@@ -106,7 +116,7 @@ def _decode(
         raise InvalidMessage(OVERSIZED, f"message is {len(value)} bytes; the limit is {max_bytes}")
     binary = _binary_mode_attributes(headers or ())
     body = _parse_json(value)
-    if binary is None:
+    if binary is None:  # structured mode
         if not isinstance(body, dict):
             got = type(body).__name__
             raise InvalidMessage(
@@ -125,7 +135,9 @@ def _decode(
 
 
 def _binary_mode_attributes(headers: Headers) -> dict[str, str] | None:
-    """The CloudEvents attributes from `ce_*` headers, or None when there are none."""
+    """The CloudEvents attributes from the headers in binary mode; None in structured mode
+    (see the module docstring for how the mode is chosen). The first of repeated headers
+    counts; `content-type` is the `datacontenttype`."""
     found: dict[str, str] = {}
     for key, raw in headers:
         name = key.lower()
@@ -136,7 +148,21 @@ def _binary_mode_attributes(headers: Headers) -> dict[str, str] | None:
             found[attribute] = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidMessage(NOT_CLOUDEVENT, f"header {key!r} is not UTF-8 text") from None
-    return found if "specversion" in found else None
+    content_type = found.get("datacontenttype")
+    if content_type is not None and content_type.strip().lower().startswith(CLOUDEVENTS_MEDIA):
+        _require_json_event_format(content_type)
+        return None
+    return found if found.keys() - {"datacontenttype"} else None
+
+
+def _require_json_event_format(content_type: str) -> None:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type != STRUCTURED_CONTENT_TYPE:
+        raise InvalidMessage(
+            NOT_CLOUDEVENT,
+            f"content-type {content_type!r}: the only event format read is JSON "
+            f"({STRUCTURED_CONTENT_TYPE}), one event per record",
+        )
 
 
 def _parse_json(value: bytes | None) -> object:

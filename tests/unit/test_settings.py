@@ -1,16 +1,20 @@
 """Settings come from defaults, then one TOML file, then `BACKORDER_*` variables."""
 
+import re
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from backorder_worker.entrypoints.cli import run as run_command
 from backorder_worker.settings import (
     KafkaSettings,
     Settings,
+    kafka_client_kwargs,
     kafka_security_kwargs,
     load_settings,
 )
+from backorder_worker.settings_errors import SettingsError, is_not_a_setting, resolve
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "config.example.toml"
 
@@ -164,3 +168,78 @@ def test_settings_are_frozen() -> None:
 
     with pytest.raises(ValidationError):
         settings.site = settings.site  # type: ignore[misc]
+
+
+def test_the_http_port_and_the_kafka_connect_timeout_have_defaults_and_variables() -> None:
+    settings = load_settings(
+        env={
+            "BACKORDER_OBSERVABILITY__HTTP_PORT": "9100",
+            "BACKORDER_KAFKA__CONNECT_TIMEOUT_S": "2.5",
+        }
+    )
+
+    assert (Settings().observability.http_port, Settings().kafka.connect_timeout_s) == (8000, 10)
+    assert (settings.observability.http_port, settings.kafka.connect_timeout_s) == (9100, 2.5)
+    assert kafka_client_kwargs(settings.kafka)["bootstrap_timeout_ms"] == 2500
+
+
+def test_the_run_commands_default_port_is_the_settings_default() -> None:
+    (default,) = [p.default for p in run_command.params if p.name == "http_port"]
+
+    assert default == Settings().observability.http_port
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["BACKORDER_DATABASE_URL", "BACKORDER_SITEX__FOO", "BACKORDER_KAFKA", "BACKORDER_X"],
+)
+def test_a_variable_that_names_no_setting_is_refused(name: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load_settings(env={name: "x"})
+
+
+def test_the_variables_the_project_reads_that_are_not_settings_are_allowed() -> None:
+    env = {
+        "BACKORDER_CONFIG": "",
+        "BACKORDER_FAULT_INJECT": "",
+        "BACKORDER_TESTCONTAINERS": "1",
+        "BACKORDER_TEST_DATABASE_URL": "postgresql://x",
+        "BACKORDER_RELIABILITY_FIGURES": "1",
+    }
+
+    assert load_settings(env=env) == Settings()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_backorder_variable_named_outside_the_tests_is_a_setting_or_allowed() -> None:
+    # Test modules (test_*.py) name wrong variables on purpose; fixtures, docs, deploy files
+    # and code must not: a variable they use that is neither would make every command fail.
+    where = [ROOT / "README.md", ROOT / "Makefile"] + [
+        path
+        for folder in ("backorder_worker", "bench", "deploy", "docs", "tests")
+        for path in (ROOT / folder).rglob("*")
+        if path.is_file()
+        and path.suffix in {".py", ".md", ".toml", ".yaml", ".yml", ".sh", ".sql", ""}
+        and not path.name.startswith("test_")
+    ]
+    named = {
+        name
+        for path in where
+        for name in re.findall(r"\bBACKORDER_[A-Z0-9_]*[A-Z0-9]\b", path.read_text("utf-8"))
+    }
+
+    assert "BACKORDER_TEST_DATABASE_URL" in named and "BACKORDER_DATABASE__URL" in named
+    assert {
+        name
+        for name in named
+        if resolve(name, Settings) != "setting" and not is_not_a_setting(name)
+    } == set()
+
+
+def test_a_malformed_file_is_named_with_its_line(tmp_path: Path) -> None:
+    path = toml_file(tmp_path, "[site]\nallow_skip = yes\n")
+
+    with pytest.raises(SettingsError, match=r"backorder\.toml is not valid TOML.*line 2"):
+        load_settings(path, env={})

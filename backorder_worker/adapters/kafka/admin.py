@@ -14,7 +14,7 @@ from typing import Any, Self
 from kafka import KafkaAdminClient
 from kafka.errors import TopicAlreadyExistsError, for_code
 
-from backorder_worker.settings import KafkaSettings, kafka_security_kwargs
+from backorder_worker.settings import KafkaSettings, kafka_client_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +23,8 @@ class KafkaTopicAdmin:
     """A `KafkaAdminClient` for `bootstrap`, with the security options of `settings`."""
 
     def __init__(self, bootstrap: str, settings: KafkaSettings | None = None) -> None:
-        security = kafka_security_kwargs(settings) if settings is not None else {}
-        self._client = KafkaAdminClient(bootstrap_servers=bootstrap, **security)
+        options = kafka_client_kwargs(settings) if settings is not None else {}
+        self._client = KafkaAdminClient(**{**options, "bootstrap_servers": bootstrap})
 
     def ensure_topics(
         self, names: Iterable[str], partitions: int = 4, replication: int = 1
@@ -53,6 +53,10 @@ class KafkaTopicAdmin:
         if created:
             log.info("created topics %s (%d partitions)", ", ".join(created), partitions)
         return created
+
+    def topic_names(self) -> set[str]:
+        """The topics that exist in the cluster."""
+        return set(self._client.list_topics())
 
     def partitions_for(self, topic: str) -> list[int]:
         """The partition ids of `topic`, sorted; empty when it does not exist."""

@@ -53,7 +53,7 @@ from backorder_worker.adapters.kafka.records import (
     from_consumer_record,
     next_offsets,
 )
-from backorder_worker.settings import KafkaSettings, kafka_security_kwargs
+from backorder_worker.settings import KafkaSettings, kafka_client_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,6 @@ def consumer_config(
 ) -> dict[str, Any]:
     """The `KafkaConsumer` keywords for a worker of this group."""
     config: dict[str, Any] = {
-        "bootstrap_servers": settings.bootstrap_servers,  # "host:port[,host:port]"
         "group_id": settings.group_id,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
@@ -85,7 +84,7 @@ def consumer_config(
         "heartbeat_interval_ms": settings.heartbeat_interval_ms,
         "max_poll_interval_ms": settings.max_poll_interval_ms,
         "max_poll_records": settings.max_poll_records,
-        **kafka_security_kwargs(settings),
+        **kafka_client_kwargs(settings),  # bootstrap_servers: "host:port[,host:port]"
     }
     if client_id is not None:
         config["client_id"] = client_id
@@ -108,7 +107,7 @@ class KafkaSource:
         commit_timeout_ms: int = 10_000,
     ) -> None:
         """Connects to the cluster (raises `KafkaTimeoutError` when no broker answers within
-        30 s) and subscribes; the group is joined by the first `poll()`.
+        `connect_timeout_s`) and subscribes; the group is joined by the first `poll()`.
 
         With `group_instance_id` the member is static: `close()` does not leave the group,
         and its partitions wait for it for `session_timeout_ms` before they move."""

@@ -30,7 +30,7 @@ from kafka.errors import (
 )
 
 from backorder_worker.service_layer.ports import OutboxRow
-from backorder_worker.settings import KafkaSettings, kafka_security_kwargs
+from backorder_worker.settings import KafkaSettings, kafka_client_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,6 @@ def producer_config(
     """The `KafkaProducer` keywords of the publisher. `max_block_ms` bounds how long `send`
     blocks for a topic's metadata (kafka-python's default, 60 s, would stall the worker)."""
     config: dict[str, Any] = {
-        "bootstrap_servers": settings.bootstrap_servers,
         "acks": "all",
         "enable_idempotence": True,  # explicit: a conflicting option raises, never disables
         "linger_ms": linger_ms,
@@ -72,7 +71,7 @@ def producer_config(
         "delivery_timeout_ms": delivery_timeout_ms,
         "max_block_ms": max_block_ms,
         "request_timeout_ms": min(30_000, delivery_timeout_ms - linger_ms),
-        **kafka_security_kwargs(settings),
+        **kafka_client_kwargs(settings),
     }
     if client_id is not None:
         config["client_id"] = client_id
@@ -92,7 +91,8 @@ class KafkaPublisher:
         delivery_timeout_ms: int = 30_000,
         max_block_ms: int = 5_000,
     ) -> None:
-        """Connects at once (raises `KafkaTimeoutError` when no broker answers in 30 s).
+        """Connects at once (raises `KafkaTimeoutError` when no broker answers within the
+        settings' `connect_timeout_s`).
         `compression_type`: None, "gzip", "snappy", "lz4" or "zstd" (the codec's library
         must be installed)."""
         self._config = producer_config(

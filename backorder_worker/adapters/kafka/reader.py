@@ -14,7 +14,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from backorder_worker.adapters.kafka.records import PartitionId, SourceRecord, from_consumer_record
-from backorder_worker.settings import KafkaSettings, kafka_security_kwargs
+from backorder_worker.settings import KafkaSettings, kafka_client_kwargs
 
 
 class TopicReader:
@@ -30,12 +30,11 @@ class TopicReader:
         """Assigns every partition of ``topics`` (or only ``partitions``) and starts each at
         ``start_offsets`` where given, else at its beginning."""
         config: dict[str, Any] = {
-            "bootstrap_servers": settings.bootstrap_servers,
             "group_id": None,
             "enable_auto_commit": False,
             "auto_offset_reset": "earliest",
             "max_poll_records": max_poll_records,
-            **kafka_security_kwargs(settings),
+            **kafka_client_kwargs(settings),
         }
         self._consumer = KafkaConsumer(**config)
         wanted = set(partitions) if partitions is not None else None

@@ -58,3 +58,14 @@ def current_revision(database_url: str) -> str | None:
 def head_revision() -> str | None:
     """The newest revision this code knows (``current_revision`` equals it when up to date)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def is_behind(revision: str | None) -> bool:
+    """True when a schema at `revision` needs `migrate` before this code can use it: never
+    migrated, or at an older revision this code knows. A revision this code does not know is
+    newer (migrated for a later version during a rollout): not behind."""
+    if revision is None:
+        return True
+    script = ScriptDirectory.from_config(alembic_config())
+    known = {entry.revision for entry in script.walk_revisions()}
+    return revision in known and revision != script.get_current_head()
