@@ -159,6 +159,7 @@ class DailyReevaluation:
         stats = waiting_stats(self._engine)
         oldest = stats.oldest_entered_at
         self._metrics.waiting_shipments.set(stats.waiting)
+        self._metrics.overdue_shipments.set(stats.overdue)
         self._metrics.oldest_waiting_age_seconds.set(
             0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
         )

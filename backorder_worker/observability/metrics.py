@@ -108,6 +108,16 @@ class Metrics:
             registry=r,
         )
         self.redis_up = Gauge("backorder_redis_up", "1 when Redis answers, else 0.", registry=r)
+        self.redis_enabled = Gauge(
+            "backorder_redis_enabled",
+            "1 when a Redis URL is configured; 0 runs without Redis (redis_up is then 0 too).",
+            registry=r,
+        )
+        self.overdue_shipments = Gauge(
+            "backorder_overdue_shipments",
+            "Waiting shipments flagged overdue (past their expected release, R13).",
+            registry=r,
+        )
         self.partitions_assigned = Gauge(
             "backorder_partitions_assigned", "Partitions assigned to this replica.", registry=r
         )
