@@ -1,9 +1,10 @@
 """`TableRetention`: keeps the outbox, inbox, history and ledger bounded (retention.py).
 
 The worker's background thread (daily.py) calls `maybe_trim` at each of its ticks. Every
-`every_s` (and at the first tick) the replica that holds the ``table-retention`` lease trims
+`every_s` (and at the first tick) the replica that takes the ``table-retention`` lease trims
 each table in batches of `BATCH_ROWS`, at most `max_batches` per table per turn, so a first
-run on a large backlog spreads over several turns instead of holding the thread. Two
+run on a large backlog spreads over several turns instead of holding the thread, and gives
+the lease back. Two
 replicas trimming at once (a lease lost mid-turn) would only delete the same expired rows:
 each batch is its own transaction, and deleting a row twice deletes it once.
 """
@@ -60,7 +61,12 @@ class TableRetention:
                 return None
         except LeaseUnavailable:
             return None
-        deleted = self.trim(now)
+        try:
+            deleted = self.trim(now)
+        finally:
+            # Given back after each turn: a Postgres lease would hold a pooled connection
+            # until the next turn, minutes away; whoever takes it next trims next.
+            self.release()
         if any(deleted.values()):
             log.info("expired rows deleted", extra=deleted)
         return deleted

@@ -186,3 +186,30 @@ def test_unpublished_outbox_rows_are_kept_whatever_their_age(
 
     assert unpublished > 0
     assert count(engine, outbox) == unpublished
+
+
+def test_a_replica_trims_only_when_its_turn_comes_and_no_other_holds_the_lease(
+    engine: sa.Engine, feed: Feed
+) -> None:
+    a_day(feed, 0)
+    elapsed = [0.0]
+    lease = PostgresLease(engine, "table-retention-test")
+    replica = TableRetention(engine, RETENTION, lease, every_s=300, monotonic=lambda: elapsed[0])
+    another = PostgresLease(engine, "table-retention-test")
+    a_month_later = T0 + timedelta(days=30)
+    history = count(engine, shipment_history)
+
+    assert another.acquire()
+    try:
+        assert replica.maybe_trim(a_month_later) is None  # another replica trims
+    finally:
+        another.release()
+    assert count(engine, shipment_history) == history > 0
+    assert replica.maybe_trim(a_month_later) is None  # not its turn yet
+    elapsed[0] += 300
+    trimmed = replica.maybe_trim(a_month_later)
+
+    assert trimmed is not None and trimmed["history"] == history
+    assert count(engine, shipment_history) == 0
+    assert another.acquire(), "the lease was given back after the turn"
+    another.release()
