@@ -1,11 +1,12 @@
-"""The worker's Prometheus metrics (SPEC §4), every name prefixed `backorder_`.
+"""The worker's Prometheus metrics (SPEC §4): its own, every name prefixed `backorder_`,
+and the standard process and interpreter collectors.
 
 `Metrics` owns its own `CollectorRegistry` instead of the process-global one, so that the
-composition root builds exactly one and tests can build as many as they like. The global
-registry's standard collectors (`process_*`, `python_info`, `python_gc_*`) are added to it
-by hand: a private registry starts without them. The metrics
-are plain attributes; the `count_*` and `set_*` helpers exist where a typed label (an
-outcome, a release kind) or a stale series (a revoked partition) is easy to get wrong.
+composition root builds exactly one and tests can build as many as they like. A private
+registry starts without the standard collectors (`process_*`, `python_info`,
+`python_gc_*`), so they are added to it here. The metrics are plain attributes; the
+`count_*` and `set_*` helpers exist where a typed label (an outcome, a release kind) or a
+stale series (a revoked partition) is easy to get wrong.
 """
 
 from __future__ import annotations
