@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install install-bench run test lint unit integration e2e reliability schemas bench bench-quick bench-core clean
+.PHONY: lock install install-bench run test lint unit integration e2e reliability schemas bench bench-quick bench-core clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,6 +12,14 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 install: $(BIN)/.installed
+
+## deploy/requirements.lock: the image's runtime dependencies, pinned with hashes (pip-compile,
+## from pyproject.toml without extras). Run after changing [project] dependencies.
+lock: install
+	$(BIN)/pip install -q 'pip-tools>=7.4'
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+		--no-emit-index-url --no-emit-find-links \
+		--output-file deploy/requirements.lock pyproject.toml
 
 ## The main job on an embedded stack (Postgres, Redis, a Kafka-protocol broker from PyPI).
 run: install

@@ -28,6 +28,7 @@ from backorder_worker.entrypoints.batch import BatchProcessor
 from backorder_worker.entrypoints.translate import release_policy
 from backorder_worker.entrypoints.worker import Worker
 from backorder_worker.observability.metrics import Metrics
+from backorder_worker.observability.progress import LoopProgress, stall_after_s
 from backorder_worker.service_layer.ports import UnitOfWork
 from backorder_worker.settings import Settings
 
@@ -135,5 +136,6 @@ def build_worker(
         services.metrics,
         heartbeat=services.guard.ping,
         exit_when_idle_s=exit_when_idle_s,
+        progress=LoopProgress(stall_after_s(settings.kafka.max_poll_interval_ms)),
     )
     return Running(worker, publisher, sweeper)

@@ -150,6 +150,19 @@ class ObservabilitySettings(_Section):
     http_port: int = Field(default=8000, ge=0, le=65535)  # 0: any free port
 
 
+class RetentionSettings(_Section):
+    """How long rows that only record the past are kept (docs/operations.md, "Retention").
+
+    `inbox_days` must exceed the input topics' retention (Kafka's default is 7 days): an
+    event id forgotten while its record can still be redelivered or replayed would be
+    applied a second time. `replay` refuses a range older than the inbox keeps."""
+
+    outbox_published_days: int = Field(default=7, ge=1, le=MAX_DAYS)
+    inbox_days: int = Field(default=30, ge=1, le=MAX_DAYS)
+    history_days: int = Field(default=90, ge=1, le=MAX_DAYS)
+    ledger_days: int = Field(default=30, ge=1, le=MAX_DAYS)
+
+
 class Settings(BaseSettings):
     """Everything configurable; build it with `load_settings`, or `Settings()` for defaults."""
 
@@ -167,6 +180,7 @@ class Settings(BaseSettings):
     site: SiteSettings = Field(default_factory=SiteSettings)
     fences: FencesSettings = Field(default_factory=FencesSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @classmethod
     def settings_customise_sources(

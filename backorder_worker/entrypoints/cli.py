@@ -242,13 +242,17 @@ def _verbose() -> bool:
 
 def _register_operations() -> None:
     """The operations commands live in their own modules; importing them is cheap."""
+    from backorder_worker.entrypoints.demand_cmd import demand_command
     from backorder_worker.entrypoints.reevaluate_cmd import reevaluate_command
     from backorder_worker.entrypoints.replay_cmd import replay_command
     from backorder_worker.entrypoints.waiting_cmd import waiting_command
+    from backorder_worker.entrypoints.what_if_cmd import what_if_command
 
     main.add_command(replay_command, "replay")
     main.add_command(waiting_command, "waiting")
     main.add_command(reevaluate_command, "reevaluate")
+    main.add_command(demand_command, "demand")
+    main.add_command(what_if_command, "what-if")
 
 
 _register_operations()

@@ -15,8 +15,9 @@ becomes usable as days pass), with the run id ``reevaluate-YYYY-MM-DD``. Who run
    committed are decided again harmlessly, with the same output ids.
 
 Every ``tick_every_s`` (also between pages of a long run) it flags the shipments past
-their expected release (R13, under the ``overdue-flagging`` lease) and refreshes the
-waiting-room and outbox gauges (on every replica: each one exports them).
+their expected release (R13, under the ``overdue-flagging`` lease), lets the retention job
+trim expired rows when its turn is due (retention_job.py, under its own lease), and
+refreshes the waiting-room and outbox gauges (on every replica: each one exports them).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ from backorder_worker.entrypoints.reevaluation_run import (
     direct_unit_of_work,
     transient_retry,
 )
+from backorder_worker.entrypoints.retention_job import JOB as RETENTION_JOB
+from backorder_worker.entrypoints.retention_job import TableRetention
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.service_layer.ports import UnitOfWork
 from backorder_worker.service_layer.reevaluation import PageDone, ReevaluationSummary, reevaluate
@@ -79,6 +82,7 @@ class DailyReevaluation:
         tick_every_s: float = 15.0,
         page_size: int = PAGE_SIZE,
         stale_after_s: float = 1800.0,
+        retention: TableRetention | None = None,
     ) -> None:
         self._uow, self._policy, self._engine, self._metrics = uow, policy, engine, metrics
         self._relay, self._owner, self._clock = relay, owner, clock
@@ -87,6 +91,7 @@ class DailyReevaluation:
         self._outbox = PostgresOutbox(engine)
         self._first_check_s, self._check_every_s = first_check_s, check_every_s
         self._tick_every_s, self._page_size = tick_every_s, page_size
+        self._retention = retention
         self._done_on: date | None = None
         self._last_tick = float("-inf")
         self._stopping = threading.Event()
@@ -107,6 +112,9 @@ class DailyReevaluation:
             overdue_lease=services.lease(OVERDUE_JOB),
             owner=services.owner_id,
             clock=utc_now,
+            retention=TableRetention(
+                services.engine, services.settings.retention, services.lease(RETENTION_JOB)
+            ),
             **options,
         )
 
@@ -122,6 +130,8 @@ class DailyReevaluation:
             self._thread.join(timeout_s)
         for lease in (self._daily_lease, self._overdue_lease):
             _release(lease)
+        if self._retention is not None:
+            self._retention.release()
 
     def is_running(self) -> bool:
         return self._thread.is_alive()
@@ -156,9 +166,12 @@ class DailyReevaluation:
             flagged = flag_overdue(self._engine, now)
             if flagged:
                 log.info("shipments flagged overdue", extra={"flagged": flagged})
+        if self._retention is not None:
+            self._retention.maybe_trim(now)
         stats = waiting_stats(self._engine)
         oldest = stats.oldest_entered_at
         self._metrics.waiting_shipments.set(stats.waiting)
+        self._metrics.overdue_shipments.set(stats.overdue)
         self._metrics.oldest_waiting_age_seconds.set(
             0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
         )

@@ -20,8 +20,14 @@ Per polled batch, in this order:
 4. no offset commit: there is no group.
 
 At the end the outbox is swept (`older_than_s=0`), so what the replay applied is published
-before it returns even when no worker runs. A dead letter that fails again becomes a new
-dead letter at every replay: the summary calls them "still invalid".
+before it returns even when no worker runs.
+
+The inbox forgets ids after `[retention] inbox_days`, so only records younger than that
+are recognised when applied before. A range that starts earlier (`from_time`) is refused
+before anything is read, and a record older than that met on the way (an offset range)
+stops the replay before its batch is processed: either would apply such events twice.
+A dead letter that fails again becomes a new dead letter at every replay: the summary
+calls them "still invalid".
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from backorder_worker.entrypoints.replay_range import (
@@ -98,6 +104,9 @@ def replay(
     from backorder_worker.entrypoints.batch import BatchProcessor
 
     topic = resolve_topic(settings, topic)
+    horizon = inbox_horizon(settings, utc_now())
+    if from_time is not None and epoch_ms(from_time) < epoch_ms(horizon):
+        raise ReplayError(_too_old(f"--from {from_time.isoformat()}", horizon, settings))
     is_dead_letter = topic == settings.topics.dead_letter
     available = partitions_for(settings.kafka.bootstrap_servers, settings.kafka, topic)
     chosen = partitions_of(topic, partitions, available)
@@ -127,6 +136,10 @@ def replay(
         cursors = {pid: Cursor(start=reader.position(pid)) for pid in reader.assigned}
         polls = RangeReader(reader, cursors, window, counts, progress, poll_timeout_ms)
         for records in polls.batches(stall_timeout_s):  # 1. the records of the range
+            oldest = min(record.timestamp_ms for record in records)
+            if oldest < epoch_ms(horizon):
+                at = datetime.fromtimestamp(oldest / 1000, UTC)
+                raise ReplayError(_too_old(f"a record of {at.isoformat()}", horizon, settings))
             if is_dead_letter:
                 records = [original_record(record) for record in records]
             result = processor.process(records, dry_run=dry_run)  # 2. one transaction
@@ -139,6 +152,20 @@ def replay(
             counts.published += _sweep(relay)
             counts.unpublished = len(services.outbox.rows(counts.outbox_ids))
     return counts.summary(dry_run=dry_run, dead_letters=is_dead_letter)
+
+
+def inbox_horizon(settings: Settings, now: datetime) -> datetime:
+    """The oldest time whose event ids the inbox still holds (retention.py trims older)."""
+    return now - timedelta(days=settings.retention.inbox_days)
+
+
+def _too_old(what: str, horizon: datetime, settings: Settings) -> str:
+    return (
+        f"{what} is older than the inbox remembers applied events "
+        f"({settings.retention.inbox_days} days: since {horizon.isoformat(timespec='seconds')}); "
+        "events from before then could be applied a second time. Replay a later range, or "
+        "raise [retention] inbox_days (it must exceed the topics' retention)."
+    )
 
 
 def _sweep(relay: OutboxRelay, page: int = 500) -> int:

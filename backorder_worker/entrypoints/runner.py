@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import text
-
 from backorder_worker.bootstrap import build_services, build_worker
 from backorder_worker.entrypoints.daily import DailyReevaluation
+from backorder_worker.entrypoints.probes import WorkerProbes
 from backorder_worker.observability.http import HealthServer
 from backorder_worker.settings import Settings
 
@@ -21,14 +20,8 @@ def run_worker(
     running = build_worker(services, exit_when_idle_s=exit_when_idle_s)
     worker = running.worker
 
-    def is_ready() -> tuple[bool, str]:
-        if not worker.source.is_ready():
-            return False, "no partitions assigned"
-        with services.engine.connect() as conn:
-            conn.execute(text("select 1"))
-        return True, "ready"
-
-    health = HealthServer(services.metrics, lambda: True, is_ready, port=http_port)
+    probes = WorkerProbes(worker.source, services.engine, worker.progress)
+    health = HealthServer(services.metrics, probes.is_live, probes.is_ready, port=http_port)
     health.start()
     running.sweeper.start()
     daily = DailyReevaluation.for_services(services, worker.relay).start()

@@ -31,6 +31,7 @@ from backorder_worker.adapters.kafka.relay import OutboxRelay
 from backorder_worker.entrypoints import faults
 from backorder_worker.entrypoints.batch import BatchProcessor
 from backorder_worker.observability.metrics import Metrics
+from backorder_worker.observability.progress import LoopProgress
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +47,14 @@ class Worker:
         heartbeat: Callable[[], object] = lambda: None,
         poll_timeout_ms: int = 500,
         exit_when_idle_s: float | None = None,
+        progress: LoopProgress | None = None,
     ) -> None:
         self.source, self.processor, self.relay, self.metrics = source, processor, relay, metrics
         self.heartbeat = heartbeat  # checks of what batches may not touch (Redis)
         self.poll_timeout_ms = poll_timeout_ms
         self.exit_when_idle_s = exit_when_idle_s
+        # Marked at each turn of the loop; the liveness probe reads it (progress.py).
+        self.progress = progress if progress is not None else LoopProgress(float("inf"))
         self._stopping = threading.Event()
         self._interrupts = 0
         self.batches = 0
@@ -75,6 +79,7 @@ class Worker:
         try:
             while not self._stopping.is_set():
                 records = self.source.poll(self.poll_timeout_ms)
+                self.progress.mark(len(self.source.assignment()))
                 now = time.monotonic()
                 if now - last_lag > 5.0 or not records:
                     self._report_lag()

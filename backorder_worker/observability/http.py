@@ -3,7 +3,8 @@
 A stdlib `ThreadingHTTPServer` on a daemon thread, so a slow scrape never blocks the consumer
 loop and the process never waits for it at exit. Liveness answers "restart me?" (the loop is
 stuck), readiness "send me work?" (dependencies and partitions); both are callables owned by
-the worker, called on every probe, and must be cheap. A probe callable that raises answers
+the worker, called on every probe, and must be cheap; each answers a flag, or a flag and the
+reason the body gives when it is False. A probe callable that raises answers
 503 with the exception's type only — its message may carry a URL.
 """
 
@@ -30,7 +31,7 @@ class HealthServer:
     def __init__(
         self,
         metrics: Metrics,
-        is_live: Callable[[], bool],
+        is_live: Callable[[], bool | tuple[bool, str]],
         is_ready: Callable[[], tuple[bool, str]],
         host: str = "0.0.0.0",
         port: int = 8000,
@@ -75,12 +76,16 @@ class HealthServer:
         if route == "/metrics":
             return 200, CONTENT_TYPE_LATEST, self._metrics.render()
         if route == "/healthz":
-            live, reason = _probe(lambda: (self._is_live(), "not live"))
+            live, reason = _probe(self._liveness)
             return (200, _TEXT, b"ok\n") if live else (503, _TEXT, f"{reason}\n".encode())
         if route == "/readyz":
             ready, reason = _probe(self._is_ready)
             return (200, _TEXT, b"ready\n") if ready else (503, _TEXT, f"{reason}\n".encode())
         return 404, _TEXT, b"not found\n"
+
+    def _liveness(self) -> tuple[bool, str]:
+        answer = self._is_live()
+        return answer if isinstance(answer, tuple) else (answer, "not live")
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         respond = self.respond

@@ -1,17 +1,32 @@
-"""The worker's Prometheus metrics (SPEC §4), every name prefixed `backorder_`.
+"""The worker's Prometheus metrics (SPEC §4): its own, every name prefixed `backorder_`,
+and the standard process and interpreter collectors.
 
 `Metrics` owns its own `CollectorRegistry` instead of the process-global one, so that the
-composition root builds exactly one and tests can build as many as they like. The metrics
-are plain attributes; the `count_*` and `set_*` helpers exist where a typed label (an
-outcome, a release kind) or a stale series (a revoked partition) is easy to get wrong.
+composition root builds exactly one and tests can build as many as they like. A private
+registry starts without the standard collectors (`process_*`, `python_info`,
+`python_gc_*`), so they are added to it here. The metrics are plain attributes; the
+`count_*` and `set_*` helpers exist where a typed label (an outcome, a release kind) or a
+stale series (a revoked partition) is easy to get wrong.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
 from typing import Final, Literal
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    generate_latest,
+)
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
 
 EventOutcome = Literal["applied", "duplicate", "invalid", "conflict"]
 ReleaseKind = Literal["CURRENT", "FUTURE", "CURRENT_AND_FUTURE"]
@@ -23,12 +38,26 @@ PROCESSING_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 BATCH_SIZE_BUCKETS: Final = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 
+def package_version() -> str:
+    """The installed distribution's version ("unknown" when run from a bare checkout)."""
+    try:
+        return version("backorder-worker")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 class Metrics:
     """Every metric the worker exports, registered in `registry`."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
+        if r is not REGISTRY:  # the global one has them already; twice would raise
+            ProcessCollector(registry=r)
+            PlatformCollector(registry=r)
+            GCCollector(registry=r)
+        self.build_info = Info("backorder_build", "The worker's version.", registry=r)
+        self.build_info.info({"version": package_version()})
         self.events_total = Counter(
             "backorder_events", "Input events by outcome.", ["topic", "type", "outcome"], registry=r
         )
@@ -95,6 +124,16 @@ class Metrics:
             registry=r,
         )
         self.redis_up = Gauge("backorder_redis_up", "1 when Redis answers, else 0.", registry=r)
+        self.redis_enabled = Gauge(
+            "backorder_redis_enabled",
+            "1 when a Redis URL is configured; 0 runs without Redis (redis_up is then 0 too).",
+            registry=r,
+        )
+        self.overdue_shipments = Gauge(
+            "backorder_overdue_shipments",
+            "Waiting shipments flagged overdue (past their expected release, R13).",
+            registry=r,
+        )
         self.partitions_assigned = Gauge(
             "backorder_partitions_assigned", "Partitions assigned to this replica.", registry=r
         )

@@ -149,8 +149,21 @@ def test_migrate_and_worker_are_the_image_of_deploy_dockerfile(compose: dict[str
         assert (DEPLOY / build["context"]).resolve() == ROOT
         assert (ROOT / build["dockerfile"]).resolve() == DEPLOY / "Dockerfile"
         assert service["command"] == command
-    assert services(compose)["worker"]["ports"] == ["8000:8000"]
+    assert services(compose)["worker"]["ports"] == ["127.0.0.1:8000:8000"]
     assert services(compose)["migrate"]["healthcheck"] == {"disable": True}
+
+
+def test_every_published_port_answers_on_the_loopback_interface_only(
+    compose: dict[str, Any],
+) -> None:
+    published = {
+        name: service["ports"] for name, service in services(compose).items() if "ports" in service
+    }
+
+    assert set(published) == {"kafka", "postgres", "redis", "worker"}
+    for name, ports in published.items():
+        for port in ports:
+            assert isinstance(port, str) and port.startswith("127.0.0.1:"), (name, port)
 
 
 def test_migrate_logs_in_as_the_owner_and_the_worker_as_the_dml_only_role(

@@ -60,10 +60,10 @@ def base_image() -> str:
     return args["PYTHON_IMAGE"]
 
 
-def test_the_base_image_is_python_3_11_slim() -> None:
+def test_the_base_image_is_python_3_11_slim_pinned_by_digest() -> None:
     image = base_image()
 
-    assert re.fullmatch(r"python:3\.11-slim(-[a-z]+)?(@sha256:[0-9a-f]{64})?", image), image
+    assert re.fullmatch(r"python:3\.11(\.\d+)?-slim(-[a-z]+)?@sha256:[0-9a-f]{64}", image), image
     for stage in stages():
         assert stage[0][1].split()[0] == "${PYTHON_IMAGE}", "every stage starts from the base"
 
@@ -94,8 +94,41 @@ def test_the_build_copies_only_what_the_dockerignore_lets_in() -> None:
     allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
 
     assert "*" in ignore, "the ignore file is an allow-list"
-    assert copied == allowed == {"pyproject.toml", "README.md", "backorder_worker"}
+    assert (
+        copied
+        == allowed
+        == {
+            "pyproject.toml",
+            "README.md",
+            "backorder_worker",
+            "deploy/requirements.lock",
+        }
+    )
     assert all((ROOT / path).exists() for path in copied)
+
+
+def test_the_dependencies_are_installed_from_the_hashed_lock_and_only_from_it() -> None:
+    build, _ = stages()
+    run = " ".join(arguments for key, arguments in build if key == "RUN")
+    lock = (DEPLOY / "requirements.lock").read_text(encoding="utf-8")
+    pinned = re.findall(r"^([a-z0-9][a-z0-9._-]*)==\S+ \\$", lock, re.M)
+
+    assert "--require-hashes -r deploy/requirements.lock" in run
+    assert re.search(r"backorder_worker-\*\.whl --no-deps", run), "the wheel adds no resolution"
+    assert "pip check" in run
+    assert {"kafka-python", "sqlalchemy", "psycopg-binary", "pydantic"} <= set(pinned)
+    assert lock.count("==") == len(pinned), "every requirement is pinned exactly"
+    assert lock.count("--hash=sha256:") >= len(pinned)
+
+
+def test_the_lock_pins_every_runtime_dependency_of_pyproject() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    lock = (DEPLOY / "requirements.lock").read_text(encoding="utf-8").lower()
+    for requirement in project["dependencies"]:
+        name = re.split(r"[\[<>=!~ ;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        assert f"\n{name}==" in lock, f"{name} is not in deploy/requirements.lock: make lock"
 
 
 def test_the_runtime_user_is_a_fixed_non_root_uid() -> None:

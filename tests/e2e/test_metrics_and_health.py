@@ -1,11 +1,13 @@
 """What an operator sees of a running worker process: `/metrics` counters that move with
-the events it handles, `/healthz` and `/readyz` with their real meaning (partitions
-assigned, Postgres reachable), and JSON log lines that say which record they are about.
+the events it handles, `/healthz` and `/readyz` with their real meaning (the poll loop
+coming round; partitions assigned, Postgres reachable, its schema current), and JSON log
+lines that say which record they are about.
 
 Each worker is the real `backorder-worker run` process on an HTTP port chosen here. What
 readiness depends on is taken away for real, not simulated: a second replica of a group
-whose only partition the first one holds has nothing assigned, and Postgres is reached
-through a loopback TCP relay that the test closes and opens again.
+whose only partition the first one holds has nothing assigned, Postgres is reached
+through a loopback TCP relay that the test closes and opens again, the schema is a
+database never migrated, and the loop is stalled by a table lock its batch waits for.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Any
 
 import pytest
@@ -26,9 +29,10 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 from backorder_worker.adapters.kafka.admin import ensure_topics
+from backorder_worker.adapters.postgres.migrate import head_revision, migrate
 from backorder_worker.adapters.tansu import free_port
 from backorder_worker.bootstrap import input_topics
-from tests.e2e.support import WorkerProcess, World
+from tests.e2e.support import WorkerProcess, World, create_database, drop_database, new_tag
 
 Labels = frozenset[tuple[str, str]]
 INPUT_TOPIC_SETTINGS = ("STOCK_STOWED", "FUTURE_INVENTORY", "SHIPMENTS", "CATALOG")
@@ -81,6 +85,12 @@ def wait_for(what: str, check: Callable[[], bool], timeout_s: float = 30.0) -> N
 
 def wait_ready(endpoint: Endpoint) -> None:
     wait_for("/readyz answers 200", lambda: endpoint.get("/readyz")[0] == 200)
+
+
+def head() -> str:
+    revision = head_revision()
+    assert revision is not None
+    return revision
 
 
 def json_logs(worker: WorkerProcess) -> list[dict[str, Any]]:
@@ -154,6 +164,65 @@ def test_the_counters_move_with_what_the_worker_applies_releases_and_dead_letter
     assert samples[("backorder_processing_seconds_count", frozenset({("scope", "batch")}))] >= 3
     for gauge in ("waiting_shipments", "oldest_waiting_age_seconds", "outbox_backlog"):
         assert (f"backorder_{gauge}", frozenset()) in samples
+
+
+def test_the_process_python_and_build_metrics_are_exported(world: World) -> None:
+    _, endpoint = start(world)
+    wait_ready(endpoint)
+    samples = endpoint.samples()
+    names = {name for name, _ in samples}
+
+    assert {"process_resident_memory_bytes", "process_cpu_seconds_total"} <= names
+    assert {"process_open_fds", "process_start_time_seconds", "python_info"} <= names
+    (build,) = [dict(labels) for name, labels in samples if name == "backorder_build_info"]
+    assert build["version"] == version("backorder-worker")
+
+
+def test_healthz_answers_503_while_the_poll_loop_is_stalled_and_200_once_it_moves_again(
+    world: World,
+) -> None:
+    # A 3 s poll interval: the loop counts as stalled after 4.5 s (progress.py).
+    _, endpoint = start(world, BACKORDER_KAFKA__MAX_POLL_INTERVAL_MS="3000")
+    wait_ready(endpoint)
+    assert endpoint.get("/healthz") == (200, "ok\n")
+
+    with world.engine.connect() as blocker:
+        # The batch's first statement claims its event ids in the inbox: it waits here.
+        blocker.execute(sa.text("LOCK TABLE inbox IN ACCESS EXCLUSIVE MODE"))
+        ids = world.publish(
+            [("location.updated", {"location_id": "A", "active": True, "fulfillment_types": []})]
+        )
+        wait_for(
+            "/healthz reports the stall",
+            lambda: endpoint.get("/healthz")[0] == 503,
+        )
+        status, body = endpoint.get("/healthz")
+        assert status == 503 and body.startswith("poll loop stalled for "), body
+        assert "(limit 4 s)" in body or "(limit 5 s)" in body, body
+        blocker.rollback()
+
+    world.wait_applied(ids)
+    wait_for("/healthz is 200 again", lambda: endpoint.get("/healthz") == (200, "ok\n"))
+
+
+def test_readyz_answers_503_on_an_unmigrated_database_and_200_once_it_is_migrated(
+    world: World,
+) -> None:
+    name = f"e2e_{new_tag()}_bare"
+    bare = create_database(world.settings.database.url, name)
+    try:
+        _, endpoint = start(world, BACKORDER_DATABASE__URL=bare)
+        needs = f"this version needs {head()}"
+        unmigrated = (503, f"the database has no schema ({needs}): run migrate\n")
+        wait_for("/readyz names the missing schema", lambda: endpoint.get("/readyz") == unmigrated)
+        assert endpoint.get("/healthz") == (200, "ok\n")  # alive: a restart would not help
+
+        migrate(bare)
+        wait_ready(endpoint)
+    finally:
+        for worker in world.workers:
+            worker.kill()
+        drop_database(world.settings.database.url, name)
 
 
 def test_log_lines_about_a_record_carry_its_event_id_topic_partition_and_offset(

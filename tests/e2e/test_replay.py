@@ -26,7 +26,7 @@ from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.bootstrap import Services, build_services
 from backorder_worker.entrypoints.publish import build_event, key_for
 from backorder_worker.entrypoints.replay import replay
-from backorder_worker.entrypoints.replay_range import ReplayProgress, ReplaySummary
+from backorder_worker.entrypoints.replay_range import ReplayError, ReplayProgress, ReplaySummary
 from tests.e2e.support import World
 
 Headers = Sequence[tuple[str, bytes]]
@@ -340,3 +340,35 @@ def test_the_command_line_replays_an_offset_range_and_prints_progress_and_a_summ
     )
     assert "1/1 partitions done" in done.stderr
     assert state(world, "S-1") == "READY" and free_stock(world) == 0
+
+
+def test_a_replay_from_before_what_the_inbox_remembers_is_refused_before_reading(
+    world: World, services: Services, producer: KafkaProducer
+) -> None:
+    a_waiting_shipment(world, services, producer)
+    send_event(producer, world.settings.topics.stock_stowed, "stock.stowed", stow(5))
+    kept = world.settings.retention.inbox_days
+
+    with pytest.raises(ReplayError) as refused:
+        run(world, services, "stock_stowed", from_time=NOW - timedelta(days=kept, hours=1))
+
+    assert str(refused.value).startswith("--from ")
+    assert f"older than the inbox remembers applied events ({kept} days: since " in str(
+        refused.value
+    )
+    assert "raise [retention] inbox_days" in str(refused.value)
+    assert state(world, "S-1") == "WAITING" and free_stock(world) == 0
+
+
+def test_an_offset_range_that_meets_a_record_older_than_the_inbox_keeps_stops_before_it(
+    world: World, services: Services, producer: KafkaProducer
+) -> None:
+    a_waiting_shipment(world, services, producer)
+    old = NOW - timedelta(days=world.settings.retention.inbox_days + 2)
+    topic = world.settings.topics.stock_stowed
+    send_event(producer, topic, "stock.stowed", stow(5), timestamp_ms=int(old.timestamp() * 1000))
+
+    with pytest.raises(ReplayError, match=r"^a record of .* is older than the inbox remembers"):
+        run(world, services, "stock_stowed", from_offset=0)
+
+    assert state(world, "S-1") == "WAITING" and free_stock(world) == 0

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from backorder_worker.observability.http import HealthServer
 from backorder_worker.observability.logging import configure_logging, log_context
 from backorder_worker.observability.metrics import Metrics
+from backorder_worker.observability.progress import LoopProgress, stall_after_s
 from backorder_worker.settings import Settings
 
 
@@ -107,7 +108,10 @@ def test_metrics_render_in_prometheus_text_with_the_backorder_prefix() -> None:
     assert 'backorder_releases_total{release="CURRENT_AND_FUTURE"} 1.0' in text
     assert 'backorder_processing_seconds_count{scope="event"} 1.0' in text
     metric_names = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")}
-    assert metric_names and all(name.startswith("backorder_") for name in metric_names)
+    # Besides ours, only the standard collectors' families (issue 13): process_*, python_*.
+    ours = {name for name in metric_names if not name.startswith(("process_", "python_"))}
+    assert ours and all(name.startswith("backorder_") for name in ours)
+    assert {"process_cpu_seconds_total", "python_info"} <= metric_names - ours
 
 
 def test_two_metrics_instances_count_separately() -> None:
@@ -192,3 +196,46 @@ def test_health_server_serves_metrics_and_404_elsewhere(server: HealthServer) ->
     status, body = _get(server, "/metrics")
     assert status == 200 and "backorder_redis_up" in body
     assert _get(server, "/nope")[0] == 404
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_loop_holding_partitions_is_not_live_once_it_has_not_come_round_for_the_limit() -> None:
+    clock = ManualClock()
+    progress = LoopProgress(stall_after_s=10.0, clock=clock)
+    progress.mark(partitions=4)
+
+    clock.now += 10.0
+    assert progress.is_live() == (True, "ok")
+    clock.now += 0.5
+    assert progress.is_live() == (
+        False,
+        "poll loop stalled for 10 s holding 4 partitions (limit 10 s)",
+    )
+    progress.mark(partitions=4)
+    assert progress.is_live() == (True, "ok")
+
+
+def test_a_loop_without_partitions_is_live_however_long_it_waits() -> None:
+    clock = ManualClock()
+    progress = LoopProgress(stall_after_s=10.0, clock=clock)
+    progress.mark(partitions=0)
+    clock.now += 3600.0
+
+    assert progress.is_live() == (True, "ok")
+
+
+def test_the_stall_limit_is_the_poll_interval_and_half_again() -> None:
+    assert stall_after_s(300_000) == 450.0
+
+
+def test_the_liveness_reason_is_the_body_of_a_503() -> None:
+    server = HealthServer(Metrics(), lambda: (False, "poll loop stalled"), lambda: (True, "ready"))
+
+    assert server.respond("/healthz") == (503, "text/plain; charset=utf-8", b"poll loop stalled\n")

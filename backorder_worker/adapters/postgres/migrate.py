@@ -69,3 +69,19 @@ def is_behind(revision: str | None) -> bool:
     script = ScriptDirectory.from_config(alembic_config())
     known = {entry.revision for entry in script.walk_revisions()}
     return revision in known and revision != script.get_current_head()
+
+
+def schema_is_current(engine: sa.Engine, head: str | None) -> tuple[bool, str]:
+    """Whether the schema is at `head` (from `head_revision()`, read once by the caller), with
+    what an operator should do when it is not. One short query: cheap enough for a probe.
+    An unreachable database raises (the caller's probe reports the exception's type)."""
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current == head:
+        return True, f"schema at revision {head}"
+    if current is None:
+        return False, f"the database has no schema (this version needs {head}): run migrate"
+    return False, (
+        f"schema at revision {current}, this version needs {head}: run migrate "
+        "(or roll the worker back if the schema is newer)"
+    )

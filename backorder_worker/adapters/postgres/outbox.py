@@ -186,15 +186,13 @@ class PostgresOutbox:
         return int(count), max(0.0, float(oldest))
 
     def purge_published(self, older_than_s: float) -> int:
-        """Deletes rows published more than ``older_than_s`` ago; returns how many."""
-        cutoff = _seconds_ago(older_than_s)
-        with self._engine.begin() as conn:
-            result = conn.execute(
-                sa.delete(outbox).where(
-                    outbox.c.published_at.is_not(None), outbox.c.published_at <= cutoff
-                )
-            )
-        return int(result.rowcount)
+        """Deletes rows published more than ``older_than_s`` ago (by the database's clock),
+        in small batches (retention.py); returns how many."""
+        from backorder_worker.adapters.postgres.retention import OUTBOX, trim_all
+
+        with self._engine.connect() as conn:
+            cutoff = conn.execute(sa.select(_seconds_ago(older_than_s))).scalar_one()
+        return trim_all(self._engine, OUTBOX, cutoff)
 
 
 def _sweepable(limit: int, older_than_s: float) -> sa.Select[Any]:

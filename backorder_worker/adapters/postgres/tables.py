@@ -205,6 +205,21 @@ sa.Index(
     postgresql_where=sa.text(OVERDUE_CANDIDATE_PREDICATE),
 )
 
+# What the retention job (retention.py) deletes by age, found by the time it was written:
+# BRIN, since these columns grow with the physical order of the rows.
+for _table, _column in (
+    (inbox, "applied_at"),
+    (outbox, "created_at"),
+    (shipment_history, "at"),
+    (allocations, "at"),
+):
+    sa.Index(
+        f"ix_{_table.name}_{_column}",
+        _table.c[_column],
+        postgresql_using="brin",
+        postgresql_with={"autosummarize": "on"},
+    )
+
 # One row per run of a once-a-day job: inserting it is claiming the day (job_runs.py).
 job_runs = sa.Table(
     "job_runs",

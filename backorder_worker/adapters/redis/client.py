@@ -71,6 +71,9 @@ class RedisGuard:
         self._down_until: float | None = None  # None: up (or never tried)
         if metrics is not None:
             metrics.redis_up.set(0 if client is None else 1)
+            # Without Redis (a supported mode) redis_up is 0 by design: this says so, so a
+            # dashboard or an alert does not count such a replica as one whose Redis is down.
+            metrics.redis_enabled.set(0 if client is None else 1)
 
     @property
     def is_available(self) -> bool:
