@@ -16,9 +16,11 @@ compares three records of what happened: the inputs, Postgres and the output top
 - The outbox: every row published, and the published ids (deduplicated) equal the decisions
   in Postgres (outbox and shipment history) — nothing missing, nothing extra.
 - Nothing left releasable (I3): no waiting shipment could be completed from the free stock
-  at its eligible locations (split allowed: per SKU over all of them; else at one).
+  and the usable future supply, as decided by the independent oracle (`releasable.py`:
+  static fences, per-location listings, bundles, BOPIS, split or not, the date limit).
 
-`check` returns the counts it verified (`Verdict`), for the figures in docs/reliability.md.
+`check` returns the counts it verified (`Verdict`), for the figures in docs/reliability.md;
+`examine` does the same without raising, for a summary of everything found (the soak).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from backorder_worker.settings import KafkaSettings, kafka_security_kwargs
 from backorder_worker.wire import decode_event
 from tests.e2e.support import World
 from tests.reliability.recorder import APPLIED, Recorder, Sent
+from tests.reliability.releasable import stranded
 
 RELEASED_STATES = ("READY", "FUTURE")
 PARENT_RELEASED_STATES = ("READY", "REASSIGNED")
@@ -59,6 +62,7 @@ class Verdict:
     waited_s: float = 0.0
     quiet_at: float = 0.0  # time.monotonic() when the lag was 0 and the outbox published
     problems: list[str] = field(default_factory=list)
+    found: Counter[str] = field(default_factory=Counter)  # problems per check (`CHECKS`)
 
     def fail(self, kind: str, message: str) -> None:
         if kind == "lost":
@@ -155,9 +159,21 @@ def wait_quiescent(world: World, recorder: Recorder, timeout_s: float = 60.0) ->
 # --- the checks --------------------------------------------------------------------------
 
 
+CHECKS = ("inputs", "outputs", "allocations", "stock", "supplies", "releasable")
+"""The names under which `Verdict.found` counts each check's problems, in running order."""
+
+
 def check(world: World, recorder: Recorder, *, timeout_s: float = 60.0) -> Verdict:
     """Waits for quiescence, then checks everything in the module docstring; raises
     AssertionError listing every problem, else returns the verdict."""
+    verdict = examine(world, recorder, timeout_s=timeout_s)
+    assert not verdict.problems, "\n".join(verdict.problems[:40])
+    return verdict
+
+
+def examine(world: World, recorder: Recorder, *, timeout_s: float = 60.0) -> Verdict:
+    """`check` without the assertion: the verdict with every problem found, counted per
+    check in `found`. Not being quiet within `timeout_s` still raises."""
     verdict = Verdict(inputs=len(recorder.sent))
     verdict.waited_s = wait_quiescent(world, recorder, timeout_s)
     verdict.quiet_at = time.monotonic()
@@ -165,13 +181,18 @@ def check(world: World, recorder: Recorder, *, timeout_s: float = 60.0) -> Verdi
     outputs = read_to_end(world.settings.kafka, [topics.shipment_released, topics.still_unroutable])
     letters = read_to_end(world.settings.kafka, [topics.dead_letter])
     verdict.output_records = len(outputs)
-    _check_inputs(world, recorder.sent, letters, verdict)
-    _check_outputs(world, outputs, letters, verdict)
-    _check_allocations(world, verdict)
-    _check_stock(world, recorder, verdict)
-    _check_supplies(world, recorder, verdict)
-    _check_nothing_releasable(world, verdict)
-    assert not verdict.problems, "\n".join(verdict.problems[:40])
+    checks = (
+        lambda: _check_inputs(world, recorder.sent, letters, verdict),
+        lambda: _check_outputs(world, outputs, letters, verdict),
+        lambda: _check_allocations(world, verdict),
+        lambda: _check_stock(world, recorder, verdict),
+        lambda: _check_supplies(world, recorder, verdict),
+        lambda: _check_nothing_releasable(world, verdict),
+    )
+    for name, run in zip(CHECKS, checks, strict=True):
+        before = len(verdict.problems)
+        run()
+        verdict.found[name] += len(verdict.problems) - before
     return verdict
 
 
@@ -278,14 +299,24 @@ def _position_from_outbox_headers(headers: list[list[str]]) -> tuple[str, int, i
 
 
 def _check_allocations(world: World, verdict: Verdict) -> None:
-    """A released shipment holds exactly its lines; nothing else holds anything."""
+    """A released shipment holds exactly its lines; nothing else holds anything. A shipment
+    cancelled after its release keeps what it held ("nothing to take back"): it is judged
+    in the state the cancel found it in, and only a release after the cancel breaks I2."""
     allocated: dict[str, Counter[str]] = defaultdict(Counter)
     for shipment_id, sku, quantity in world.sql(
         "select shipment_id, sku, sum(quantity) from allocations group by shipment_id, sku"
     ):
         allocated[shipment_id][sku] += int(quantity)
+    cancelled_in = dict(
+        world.sql(
+            "select shipment_id, detail->>'previous_state' from shipment_history"
+            " where detail->>'outcome' = 'cancelled'"
+        )
+    )
     for shipment_id, state, lines in world.sql("select shipment_id, state, lines from shipments"):
         held = allocated.pop(shipment_id, Counter())
+        if state == "CANCELLED":
+            state = cancelled_in.get(shipment_id) or state
         if state in RELEASED_STATES:
             wanted: Counter[str] = Counter()
             for line in lines:
@@ -305,8 +336,10 @@ def _check_allocations(world: World, verdict: Verdict) -> None:
     ):
         verdict.fail("duplicated", f"shipment {shipment_id} released {count} times in history")
     for (shipment_id,) in world.sql(
-        "select s.shipment_id from shipments s join shipment_history h using (shipment_id)"
-        " where s.state = 'CANCELLED' and h.detail->>'outcome' = 'released'"
+        "select c.shipment_id from shipment_history c join shipment_history r"
+        " on r.shipment_id = c.shipment_id"
+        " where c.detail->>'outcome' = 'cancelled' and r.detail->>'outcome' = 'released'"
+        " and (r.id > c.id or c.detail->>'previous_state' not in ('READY', 'FUTURE', 'REASSIGNED'))"
     ):
         verdict.fail("duplicated", f"cancelled shipment {shipment_id} was released")
 
@@ -374,44 +407,7 @@ def _check_supplies(world: World, recorder: Recorder, verdict: Verdict) -> None:
 
 
 def _check_nothing_releasable(world: World, verdict: Verdict) -> None:
-    """I3 at quiescence, for current stock (the worlds here use no future supply)."""
-    free: dict[str, dict[str, int]] = defaultdict(dict)
-    for loc, sku, n in world.sql("select location_id, sku, free from stock_positions"):
-        free[sku][loc] = int(n)
-    locations = {
-        loc: (active, set(types))
-        for loc, active, types in world.sql(
-            "select location_id, active, fulfillment_types from locations"
-        )
-    }
-    listed = {(sku, loc) for sku, loc in world.sql("select sku, location_id from listings")}
-    for shipment_id, ftype, pickup, split, lines in world.sql(
-        "select shipment_id, fulfillment_type, pickup_location_id, split_allowed, lines"
-        " from shipments where state = 'WAITING'"
-    ):
-        need: Counter[str] = Counter()
-        for line in lines:
-            assert not line.get("bundle_id"), "the I3 check does not model bundles"
-            need[line["sku"]] += int(line["quantity"])
-
-        def eligible(loc: str, sku: str, ftype: str = ftype, pickup: str | None = pickup) -> bool:
-            active, types = locations.get(loc, (False, set()))
-            return (
-                active
-                and ftype in types
-                and (ftype == "STH" or loc == pickup)
-                and ((sku, loc) in listed or (sku, "") in listed)
-            )
-
-        if split is False:
-            completable = any(
-                all(free[sku].get(loc, 0) >= n and eligible(loc, sku) for sku, n in need.items())
-                for loc in locations
-            )
-        else:
-            completable = all(
-                sum(units for loc, units in free[sku].items() if eligible(loc, sku)) >= n
-                for sku, n in need.items()
-            )
-        if completable:
-            verdict.fail("lost", f"waiting shipment {shipment_id} could be completed: {dict(need)}")
+    """I3 at quiescence, by the oracle: current stock and usable future supply, bundles,
+    BOPIS, per-location listings and split or not (`releasable.py`)."""
+    for shipment_id, need in stranded(world):
+        verdict.fail("lost", f"waiting shipment {shipment_id} could be completed: {need}")
