@@ -1,7 +1,8 @@
 """Hypothesis profiles: ``HYPOTHESIS_PROFILE=nightly`` runs the oracle comparisons longer.
 
 The oracle property tests take ``oracle_examples()`` examples: 10,000 by default (under a
-minute in ``make test``), the profile's ``max_examples`` when that is larger.
+minute in ``make test``, the same worlds every run), the profile's ``max_examples`` when that
+is larger (``nightly``: 200,000 new worlds each run).
 """
 
 import os
