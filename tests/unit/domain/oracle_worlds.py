@@ -55,9 +55,7 @@ def _location(rng: Random, location_id: str) -> Location:
 
 def _listing(rng: Random, sku: str, location_id: str | None) -> Listing:
     behaviour = rng.choice(BEHAVIOURS)
-    # The core lets a NONE listing use future supply; SPEC R1/R4 and the oracle do not
-    # (reported with issue 11). The worlds keep that difference out of the comparison.
-    future = rng.random() > 0.25 and behaviour is not OutOfStockBehaviour.NONE
+    future = rng.random() > 0.25
     return Listing(sku, behaviour, future, location_id)
 
 
