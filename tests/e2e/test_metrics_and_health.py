@@ -205,19 +205,32 @@ def test_healthz_answers_503_while_the_poll_loop_is_stalled_and_200_once_it_move
     wait_for("/healthz is 200 again", lambda: endpoint.get("/healthz") == (200, "ok\n"))
 
 
-def test_readyz_answers_503_on_an_unmigrated_database_and_200_once_it_is_migrated(
+def test_readyz_answers_503_while_the_schema_is_behind_and_200_once_it_is_current_again(
     world: World,
 ) -> None:
-    name = f"e2e_{new_tag()}_bare"
-    bare = create_database(world.settings.database.url, name)
+    """`run` refuses to start on an unmigrated database (tests/e2e/test_cli_errors.py);
+    readiness watches the schema of a worker that is running, e.g. one migrated back under
+    it during a botched rollout."""
+    name = f"e2e_{new_tag()}_behind"
+    database = create_database(world.settings.database.url, name)
     try:
-        _, endpoint = start(world, BACKORDER_DATABASE__URL=bare)
-        needs = f"this version needs {head()}"
-        unmigrated = (503, f"the database has no schema ({needs}): run migrate\n")
-        wait_for("/readyz names the missing schema", lambda: endpoint.get("/readyz") == unmigrated)
-        assert endpoint.get("/healthz") == (200, "ok\n")  # alive: a restart would not help
+        migrate(database)
+        _, endpoint = start(world, BACKORDER_DATABASE__URL=database)
+        wait_ready(endpoint)
+        engine = sa.create_engine(database)
+        with engine.begin() as conn:
+            conn.execute(sa.text("update alembic_version set version_num = '0001'"))
+        behind = f"schema at revision 0001, this version needs {head()}: run migrate"
 
-        migrate(bare)
+        def names_the_schema_behind() -> bool:
+            status, text = endpoint.get("/readyz")
+            return status == 503 and text.startswith(behind)
+
+        wait_for("/readyz names the schema behind", names_the_schema_behind)
+        assert endpoint.get("/healthz") == (200, "ok\n")  # alive: a restart would not help
+        with engine.begin() as conn:
+            conn.execute(sa.text("update alembic_version set version_num = :v"), {"v": head()})
+        engine.dispose()
         wait_ready(endpoint)
     finally:
         for worker in world.workers:

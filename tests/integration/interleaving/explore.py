@@ -6,8 +6,8 @@ enumeration is a depth-first walk over the choice points, each schedule run from
 (stateless model checking): a schedule is the list of choices, and the next one changes
 the last choice that had an alternative left.
 
-``BACKORDER_INTERLEAVINGS=N`` runs N random schedules per scenario instead of the default;
-``BACKORDER_INTERLEAVING_SEED=S`` runs only the schedule of seed S (to replay a failure:
+``BACKORDER_TEST_INTERLEAVINGS=N`` runs N random schedules per scenario instead of the default;
+``BACKORDER_TEST_INTERLEAVING_SEED=S`` runs only the schedule of seed S (to replay a failure:
 its message names the seed and lists the steps).
 """
 
@@ -25,7 +25,7 @@ from tests.integration.interleaving.harness import Lab, Outcome, Scenario
 
 def schedules(default: int) -> int:
     """How many random schedules a scenario runs."""
-    return int(os.environ.get("BACKORDER_INTERLEAVINGS", default))
+    return int(os.environ.get("BACKORDER_TEST_INTERLEAVINGS", default))
 
 
 def run_seed(lab: Lab, scenario: Scenario, seed: int) -> Outcome:
@@ -65,7 +65,7 @@ class Tally:
 
 
 def random_schedules(lab: Lab, scenario: Scenario, count: int, first_seed: int = 0) -> Tally:
-    only_seed = os.environ.get("BACKORDER_INTERLEAVING_SEED")
+    only_seed = os.environ.get("BACKORDER_TEST_INTERLEAVING_SEED")
     if only_seed is not None:
         first_seed, count = int(only_seed), 1
     tally = Tally(scenario)
