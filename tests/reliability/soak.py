@@ -74,6 +74,7 @@ def play(world: World, seed: int, length: Length) -> SoakReport:
     phase = 0
     while not length.done(phase, time.monotonic() - started):
         phase += 1
+        world.wait_applied(recorder.publish(plan.phase()), QUIET_WITHIN_S)  # listed first
         for number in range(length.bursts):
             recorder.publish(plan.burst())
             report.bursts += 1
@@ -89,8 +90,13 @@ def play(world: World, seed: int, length: Length) -> SoakReport:
                 note(f"started {_name(world, up[-1])}")
             time.sleep(length.pause_s)
         wait_for("every replica ready", lambda: all(w.is_ready() for w in up), 60)
+        # The storm finds every replica idle, so that their batches of it run side by side.
+        world.wait_applied(recorder.ids(), QUIET_WITHIN_S)
         storm = plan.storm()
-        note(f"storm of {len(storm)} events; stock-stowed owners {stock_owners(world, up)}")
+        note(
+            f"storm of {len(storm)} events on {waiting_count(world)} waiting;"
+            f" stock-stowed owners {stock_owners(world, up)}"
+        )
         recorder.publish(storm)
         report.checkpoints.append(checkpoint(world, recorder, phase))
     report.published_s = time.monotonic() - started
@@ -107,8 +113,12 @@ def play(world: World, seed: int, length: Length) -> SoakReport:
 def checkpoint(world: World, recorder: Recorder, phase: int) -> Checkpoint:
     """Quiescence, then the oracle on every waiting shipment (I3)."""
     quiet_s = wait_quiescent(world, recorder, QUIET_WITHIN_S)
+    return Checkpoint(phase, quiet_s, waiting_count(world), stranded(world))
+
+
+def waiting_count(world: World) -> int:
     [(waiting,)] = world.sql("select count(*) from shipments where state = 'WAITING'")
-    return Checkpoint(phase, quiet_s, int(waiting), stranded(world))
+    return int(waiting)
 
 
 def premature_future(world: World) -> list[str]:
