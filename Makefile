@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: lock install install-bench run test lint unit integration e2e reliability schemas bench bench-quick bench-core clean
+.PHONY: lock install install-bench run test lint unit integration e2e reliability soak schemas bench bench-quick bench-core clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ schemas: install
 
 reliability: install
 	$(BIN)/pytest tests/reliability
+
+## The multi-replica soak for MINUTES minutes (default 30): 3 replicas, kill -9, the I3 oracle.
+MINUTES ?= 30
+soak: install
+	$(BIN)/python -m tests.reliability.soak --minutes $(MINUTES)
 
 $(BIN)/.installed-bench: $(BIN)/.installed
 	$(BIN)/pip install -q -e '.[bench]'

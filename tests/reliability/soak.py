@@ -74,6 +74,7 @@ def play(world: World, seed: int, length: Length) -> SoakReport:
     phase = 0
     while not length.done(phase, time.monotonic() - started):
         phase += 1
+        world.wait_applied(recorder.publish(plan.phase()), QUIET_WITHIN_S)  # listed first
         for number in range(length.bursts):
             recorder.publish(plan.burst())
             report.bursts += 1
@@ -89,8 +90,13 @@ def play(world: World, seed: int, length: Length) -> SoakReport:
                 note(f"started {_name(world, up[-1])}")
             time.sleep(length.pause_s)
         wait_for("every replica ready", lambda: all(w.is_ready() for w in up), 60)
+        # The storm finds every replica idle, so that their batches of it run side by side.
+        world.wait_applied(recorder.ids(), QUIET_WITHIN_S)
         storm = plan.storm()
-        note(f"storm of {len(storm)} events; stock-stowed owners {stock_owners(world, up)}")
+        note(
+            f"storm of {len(storm)} events on {waiting_count(world)} waiting;"
+            f" stock-stowed owners {stock_owners(world, up)}"
+        )
         recorder.publish(storm)
         report.checkpoints.append(checkpoint(world, recorder, phase))
     report.published_s = time.monotonic() - started
@@ -107,8 +113,12 @@ def play(world: World, seed: int, length: Length) -> SoakReport:
 def checkpoint(world: World, recorder: Recorder, phase: int) -> Checkpoint:
     """Quiescence, then the oracle on every waiting shipment (I3)."""
     quiet_s = wait_quiescent(world, recorder, QUIET_WITHIN_S)
+    return Checkpoint(phase, quiet_s, waiting_count(world), stranded(world))
+
+
+def waiting_count(world: World) -> int:
     [(waiting,)] = world.sql("select count(*) from shipments where state = 'WAITING'")
-    return Checkpoint(phase, quiet_s, int(waiting), stranded(world))
+    return int(waiting)
 
 
 def premature_future(world: World) -> list[str]:
@@ -127,3 +137,56 @@ def premature_future(world: World) -> list[str]:
 
 def _name(world: World, worker: WorkerProcess) -> str:
     return f"replica {world.workers.index(worker)} (pid {worker.process.pid})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m tests.reliability.soak --minutes N [--seed S]`: the soak for N minutes on
+    the services of the tests (BACKORDER_TEST_DATABASE_URL, BACKORDER_TEST_KAFKA_BOOTSTRAP;
+    embedded Postgres and a Tansu broker where they are not set), a Redis of its own.
+    Prints the summary; exit status 1 if anything was found."""
+    import argparse
+    import os
+    import re
+    import tempfile
+    from contextlib import ExitStack
+    from pathlib import Path
+
+    from backorder_worker.adapters.embedded_stack import EmbeddedStack
+    from backorder_worker.adapters.tansu import TansuBroker
+    from tests.e2e.support import drop_database, new_tag
+
+    parser = argparse.ArgumentParser(prog="python -m tests.reliability.soak")
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
+    args = parser.parse_args(argv)
+    with ExitStack() as stack:
+        postgres = (
+            os.environ.get("BACKORDER_TEST_DATABASE_URL")
+            or stack.enter_context(
+                EmbeddedStack(postgres=True, redis=False, kafka=False)
+            ).database_url
+        )
+        postgres = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", postgres)
+        bootstrap = (
+            os.environ.get("BACKORDER_TEST_KAFKA_BOOTSTRAP")
+            or stack.enter_context(TansuBroker()).bootstrap_servers
+        )
+        redis = stack.enter_context(EmbeddedStack(postgres=False, redis=True, kafka=False))
+        logs = Path(tempfile.mkdtemp(prefix="soak-"))
+        tag = new_tag()
+        world = World.create(postgres, redis.redis_url, bootstrap, tag, logs)
+        print(f"soak seed {args.seed} for {args.minutes} min; worker logs in {logs}", flush=True)
+        try:
+            report = play(world, args.seed, Length(minutes=args.minutes))
+        finally:
+            world.close()
+        print(report.summary())
+        if report.ok:
+            drop_database(postgres, f"e2e_{tag}")
+        else:
+            print(f"  database e2e_{tag} kept for inspection")
+        return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,24 +1,30 @@
-"""The soak's inputs: a seeded stream of bursts over a small catalog that keeps changing.
+"""The soak's inputs: a seeded stream of phases over a small catalog that keeps changing.
 
-A burst is what one `Recorder.publish` sends at once: a few new shipments (1-4 lines over a
-few dozen SKUs, bundles, BOPIS, split allowed or not), a cancel now and then, and the stock
-that can complete one or two shipments created earlier — one event per SKU of the shipment
-(a stow, an absolute level, or a supply within the date limit), so events for different
-SKUs of one shipment reach different partitions, and replicas, together (issue 10's race).
-Around them: noise stows and levels, supply beyond the date limit or re-dated, stows that
-cover promised supply (R10), listings and locations switched. Everything is valid: every
-input's expected fate is "applied".
+A phase opens with a dozen new SKUs (their listings), then bursts — what one
+`Recorder.publish` sends at once: a few new shipments (1-4 lines, three in four from the
+phase's SKUs, the rest from two dozen shared ones; bundles, BOPIS, split allowed or not),
+a cancel now and then, the stock that can complete a shipment created earlier, and noise
+on the shared SKUs: stows, absolute levels, supply beyond the date limit, re-dated or
+cancelled, stows that cover promised supply (R10), listings and locations switched. A
+phase ends in a storm: the stock of every shipment still without it, at once — one event
+per SKU of each (a stow, a level, or a supply within the limit), so events for different
+SKUs of one shipment reach different partitions, and replicas, together (issue 10).
 
-The stream depends on the seed alone (and on today's date for supply dates, kept at
-least ten days from the date limit: crossing midnight changes nothing). The generator
-does not know what the worker decided; it need not, the checker reads that back.
+Why new SKUs each phase: a replica passes over a shipment on another SKU's committed total
+(defect 1) only where that total is short, and stock left over anywhere (an inactive store,
+supply beyond the limit) keeps it from being short. Fresh SKUs are empty until their storm,
+as in a new world; the shared ones carry the leftovers and the noise.
+
+Everything is valid: every input's expected fate is "applied". The stream depends on the
+seed alone (and on today's date for supply dates, kept at least ten days from the date
+limit: crossing midnight changes nothing). The generator does not know what the worker
+decided; it need not, the checker reads that back.
 """
 
 from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -37,8 +43,11 @@ FAR_FROM_LIMIT_DAYS = 10  # supply dates keep this far from the 30-day limit eit
 
 @dataclass(frozen=True)
 class PlanShape:
-    skus: int = 48
-    new_shipments: tuple[int, int] = (1, 4)  # per burst, inclusive
+    shared_skus: int = 24
+    phase_skus: int = 24
+    fresh_share: float = 0.85  # of a new shipment's lines, from the phase's own SKUs
+    pairs: int = 40  # pair shipments in a pair phase
+    new_shipments: tuple[int, int] = (2, 5)  # per burst, inclusive
     completed_per_burst: tuple[int, int] = (0, 1)
     limit_days: int = 30  # the worker's `future_date_limit_days`
 
@@ -56,7 +65,8 @@ class _Order:
 
 @dataclass
 class SoakPlan:
-    """`catalog` first (applied before anything else), then `bursts()` without end."""
+    """`catalog()` first, applied before anything else; then per phase `phase()` (applied
+    before its bursts), `burst()` as often as wanted, and `storm()`."""
 
     seed: int
     shape: PlanShape = field(default_factory=PlanShape)
@@ -64,7 +74,11 @@ class SoakPlan:
 
     def __post_init__(self) -> None:
         self._rnd = random.Random(self.seed)
-        self.sku_ids = [f"K{i:02d}" for i in range(self.shape.skus)]
+        self.sku_ids = [f"K{i:02d}" for i in range(self.shape.shared_skus)]
+        self.fresh_ids: list[str] = []
+        self._pairs: list[tuple[str, str]] = []
+        self._paired: set[str] = set()  # this phase's pair shipments, stocked by its storm
+        self._phase = 0
         self._orders: list[_Order] = []
         self._cancelled: set[str] = set()
         self._supplies: dict[tuple[str, str], list[str]] = {}
@@ -75,9 +89,31 @@ class SoakPlan:
     # --- the catalog ----------------------------------------------------------------
 
     def catalog(self) -> list[Event]:
-        rnd = self._rnd
+        """The locations and the shared SKUs' listings."""
         events = [self._location(loc, self._active[loc]) for loc in LOCATIONS]
-        for i, sku in enumerate(self.sku_ids):
+        return events + self._listings_of(self.sku_ids)
+
+    def phase(self) -> list[Event]:
+        """The listings of the next phase's own SKUs, from now on most new shipments'. Odd
+        phases are *pair* phases: their first shipments need two SKUs each that nobody
+        else needs (issue 10's experiment), the rest only shared SKUs."""
+        self._phase += 1
+        p, shape = self._phase, self.shape
+        if p % 2:
+            self._pairs = [(f"P{p}A{i:02d}", f"P{p}B{i:02d}") for i in range(shape.pairs)]
+            self.fresh_ids = []
+            listed = [sku for pair in self._pairs for sku in pair]
+        else:
+            self._pairs = []
+            self.fresh_ids = listed = [f"P{p}K{i:02d}" for i in range(shape.phase_skus)]
+        events = self._listings_of(listed)
+        self.counts.update(event_type for event_type, _ in events)
+        return events
+
+    def _listings_of(self, skus: list[str]) -> list[Event]:
+        rnd = self._rnd
+        events = []
+        for i, sku in enumerate(skus):
             behaviour = "PREORDER" if i % 5 == 4 else "BACKORDER"
             events.append(self._listing(sku, behaviour, future=i % 7 != 6))
             if rnd.random() < 0.2:  # a per-location override: R1
@@ -86,10 +122,6 @@ class SoakPlan:
         return events
 
     # --- the bursts -----------------------------------------------------------------
-
-    def bursts(self) -> Iterator[list[Event]]:
-        while True:
-            yield self.burst()
 
     def burst(self) -> list[Event]:
         rnd, shape = self._rnd, self.shape
@@ -113,13 +145,16 @@ class SoakPlan:
     def storm(self) -> list[Event]:
         """The stock of every shipment still without it, all at once (the end of a phase:
         the soak then waits for quiescence, so nothing can rescue a release lost in its
-        races before the oracle looks)."""
+        races before the oracle looks). In a pair phase, the stock of the pairs alone: a
+        round that waits on another replica's lock sees that replica's commit, and the
+        others' stock would bring such waits in, and with them rescues."""
         live = [o for o in self._orders if o.shipment_id not in self._cancelled]
         events: list[Event] = []
-        for order in live:
-            if not order.stocked:
+        for order in live:  # a pair phase's storm brings the pairs' stock alone
+            if order.shipment_id in self._paired or (not self._paired and not order.stocked):
                 order.stocked = True
                 events += self._completing(order)
+        self._paired = set()
         self._rnd.shuffle(events)
         self.counts.update(event_type for event_type, _ in events)
         return events
@@ -127,7 +162,13 @@ class SoakPlan:
     def _new_order(self) -> Event:
         rnd = self._rnd
         n = len(self._orders)
-        skus = rnd.sample(self.sku_ids, rnd.choices([1, 2, 3, 4], weights=[3, 4, 2, 1])[0])
+        count = rnd.choices([1, 2, 3, 4], weights=[3, 4, 2, 1])[0]
+        fresh = sum(rnd.random() < self.shape.fresh_share for _ in range(count))
+        fresh = min(fresh, len(self.fresh_ids))
+        skus = rnd.sample(self.fresh_ids, fresh) + rnd.sample(self.sku_ids, count - fresh)
+        paired = bool(self._pairs)
+        if paired:
+            skus = list(self._pairs.pop())
         lines: list[dict[str, Any]] = [
             {"line_id": f"W{n}-{i}", "sku": sku, "quantity": rnd.choice([1, 1, 2])}
             for i, sku in enumerate(skus)
@@ -138,6 +179,9 @@ class SoakPlan:
         bopis = rnd.random() < 0.25
         split = rnd.choice([None, None, None, True, False])
         order = _Order(f"W{n}", f"O{n}", lines, "BOPIS" if bopis else "STH", None, split)
+        if paired:  # only the storm brings its stock, and nothing else can rescue it
+            order.stocked = True
+            self._paired.add(order.shipment_id)
         if bopis:
             order.pickup = rnd.choice(PICKUP)
         self._orders.append(order)
@@ -214,7 +258,7 @@ class SoakPlan:
                 self._types[loc] = ("BOPIS",) if "STH" in self._types[loc] else ("STH", "BOPIS")
             events.append(self._location(loc, self._active[loc]))
         if rnd.random() < 0.06:
-            sku, loc = self._sku(), rnd.choice([None, *LOCATIONS])
+            sku, loc = rnd.choice(self.sku_ids + self.fresh_ids), rnd.choice([None, *LOCATIONS])
             behaviour = rnd.choice(["BACKORDER", "PREORDER"])
             events.append(self._listing(sku, behaviour, future=rnd.random() < 0.7, loc=loc))
         return events

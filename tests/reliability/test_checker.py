@@ -112,4 +112,20 @@ def test_the_checker_passes_a_healthy_world_and_names_each_planted_fault(
     ):
         check(world, recorder, timeout_s=5)
 
+    # I3 counts usable future supply too (the oracle): within the date limit it completes
+    # the waiting shipment, beyond it it does not.
+    plant_supply = (
+        "insert into supplies (supply_id, location_id, sku, quantity, expected_date)"
+        " select 'planted-' || sku, 'L1', sku, 1000, current_date + :days"
+        " from unnest(cast(:skus as text[])) as sku"
+    )
+    unplant_supply = "delete from supplies where supply_id like 'planted-%'"
+    with (
+        broken(world, plant_supply, unplant_supply, skus=sorted(plenty), days=5),
+        pytest.raises(AssertionError, match=f"waiting shipment {waiting_id} could be completed"),
+    ):
+        check(world, recorder, timeout_s=5)
+    with broken(world, plant_supply, unplant_supply, skus=sorted(plenty), days=60):
+        check(world, recorder, timeout_s=5)
+
     check(world, recorder, timeout_s=5)  # everything put back: healthy again
