@@ -1,6 +1,6 @@
 """The soak's inputs: a seeded stream of phases over a small catalog that keeps changing.
 
-A phase opens with a dozen new SKUs (their listings), then bursts — what one
+A phase opens with new SKUs (their listings), then bursts — what one
 `Recorder.publish` sends at once: a few new shipments (1-4 lines, three in four from the
 phase's SKUs, the rest from two dozen shared ones; bundles, BOPIS, split allowed or not),
 a cancel now and then, the stock that can complete a shipment created earlier, and noise
@@ -9,6 +9,8 @@ cancelled, stows that cover promised supply (R10), listings and locations switch
 phase ends in a storm: the stock of every shipment still without it, at once — one event
 per SKU of each (a stow, a level, or a supply within the limit), so events for different
 SKUs of one shipment reach different partitions, and replicas, together (issue 10).
+Odd phases are *pair phases*: their first shipments need two SKUs each that nobody else
+needs (issue 10's own experiment), and their storm carries those pairs' stock alone.
 
 Why new SKUs each phase: a replica passes over a shipment on another SKU's committed total
 (defect 1) only where that total is short, and stock left over anywhere (an inactive store,
@@ -46,7 +48,7 @@ class PlanShape:
     shared_skus: int = 24
     phase_skus: int = 24
     fresh_share: float = 0.85  # of a new shipment's lines, from the phase's own SKUs
-    pairs: int = 40  # pair shipments in a pair phase
+    pairs: int = 50  # pair shipments in a pair phase
     new_shipments: tuple[int, int] = (2, 5)  # per burst, inclusive
     completed_per_burst: tuple[int, int] = (0, 1)
     limit_days: int = 30  # the worker's `future_date_limit_days`
