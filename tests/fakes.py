@@ -103,7 +103,7 @@ class FakeStore:
     def lock_skus(self, skus: Iterable[str]) -> None:
         self.locked.update(skus)
 
-    def skus_locked_by_nobody(self, skus: Iterable[str]) -> set[str]:
+    def skus_raised_by_nobody(self, skus: Iterable[str]) -> set[str]:
         return set(skus)  # one transaction at a time: nobody else holds anything
 
     def lock(self, needs: LockNeeds) -> None:

@@ -18,7 +18,15 @@ The rules every transaction follows (across replicas, `replay` and `reevaluate`)
    shorter than Postgres's deadlock timeout) for what another transaction holds; if that
    is not enough, it raises `LockContended` and the caller runs the transaction again
    with those locks added to its first call. A cycle of waits therefore ends by the brief
-   timeout, never as a deadlock, and each re-run's first call grows, so re-runs end.
+   timeout (Postgres's deadlock detector, run for a first call that has waited its
+   second, may still catch such a cycle in its brief life and abort one transaction: a
+   transient error, retried), and each re-run's first call grows, so re-runs end.
+
+4. **Raising a SKU's stock or supply also holds that SKU's *raise* lock** (shared), from
+   the first lock call to commit. Deciders do not take it. It tells a round whether
+   anybody may be raising a SKU right now (``rounds.admit`` passes a shipment over on an
+   unlocked total only when nobody holds that SKU's raise lock), without making rounds
+   wait for transactions that merely decide with the SKU.
 
 Rule 1 with rule 3 is what makes a concurrent pair of stows for two SKUs of one shipment
 safe: each stow's round needs the other's SKU; whichever gets both decides first, and the
@@ -48,16 +56,20 @@ class LockNeeds:
     skus: frozenset[str] = frozenset()
     stocked_locations: frozenset[str] = frozenset()
     changed_locations: frozenset[str] = frozenset()
+    raised_skus: frozenset[str] = frozenset()  # SKUs whose stock or supply rises (rule 4)
 
     def __or__(self, other: LockNeeds) -> LockNeeds:
         return LockNeeds(
             self.skus | other.skus,
             self.stocked_locations | other.stocked_locations,
             self.changed_locations | other.changed_locations,
+            self.raised_skus | other.raised_skus,
         )
 
     def __bool__(self) -> bool:
-        return bool(self.skus or self.stocked_locations or self.changed_locations)
+        return bool(
+            self.skus or self.stocked_locations or self.changed_locations or self.raised_skus
+        )
 
     @staticmethod
     def of_skus(skus: Iterable[str]) -> LockNeeds:
@@ -78,7 +90,11 @@ def locks_of(command: Command) -> LockNeeds:
     skus = skus_of(command)
     match command:
         case StowStock() | SetStockLevel() | AnnounceSupply():
-            return LockNeeds(skus, stocked_locations=frozenset({command.location_id}))
+            return LockNeeds(
+                skus,
+                stocked_locations=frozenset({command.location_id}),
+                raised_skus=frozenset({command.sku}),
+            )
         case UpdateLocation():
             return LockNeeds(skus, changed_locations=frozenset({command.location_id}))
     return LockNeeds(skus)

@@ -161,15 +161,16 @@ class Store(Protocol):
     def current_stock(self, skus: Iterable[str]) -> dict[StockKey, int]:
         """Free current units of these SKUs at every location that has a position."""
 
-    def skus_locked_by_nobody(self, skus: Iterable[str]) -> set[str]:
-        """Which of these SKUs no *other* transaction holds locked at this instant (those
-        this one holds count as unlocked). Takes no lock: a moment later another may."""
+    def skus_raised_by_nobody(self, skus: Iterable[str]) -> set[str]:
+        """Which of these SKUs no *other* transaction is raising at this instant: nobody
+        else holds their raise lock (``locking`` rule 4; this transaction's own raises
+        count as nobody's). Takes no lock: a moment later another may."""
 
     def stock_totals(self, skus: Iterable[str]) -> dict[str, int]:
         """Per SKU, free current units at every location plus free units of every supply,
         usable or not: at least what any decision, after any catalog change, could draw.
         Without locking: use it only as ``rounds.admit`` does, after
-        ``skus_locked_by_nobody`` (its docstring has the argument)."""
+        ``skus_raised_by_nobody`` (its docstring has the argument)."""
 
     def skus_at(self, location_id: str) -> set[str]:
         """SKUs with free current units or free supply at the location. Complete only

@@ -98,24 +98,25 @@ def run_round(
         stock read under the locks of all its SKUs; the lock only tries, rule 3).
 
         A shipment short of a SKU the event did not raise is passed over *without* that
-        SKU's lock when, first, nobody holds that SKU locked and, after that, its unlocked
-        total (all stock and supply, usable or not) is short. Why no concurrent writer
-        can make that lose a release: only a transaction holding the SKU's lock raises its
-        total (stows, levels, supply), and it holds it from before the raise until commit.
-        A raise that committed before the total was read is in it. Any other raiser took
-        the lock after the check, so after this transaction took the lock of the SKU this
-        event raised, which it holds until commit: when that raiser's round reaches the
-        shipment, its own check finds this SKU locked, so it does not pass the shipment
-        over; it locks this SKU (its try is refused, so it runs again, waiting for this
-        commit) and decides the shipment on both raises. Catalog changes cannot raise a
-        total. Check first, read second: in the other order a raiser could commit between
-        the two and both sides would pass the shipment over (the defect of b384810).
-        Locations are read again after new locks: a location switched on by a transaction
-        that had to wait for them is then seen (rule 2)."""
+        SKU's lock when, first, nobody holds that SKU's raise lock (``locking`` rule 4)
+        and, after that, its unlocked total (all stock and supply, usable or not) is
+        short. Why no concurrent writer can make that lose a release: only a transaction
+        raising the SKU's stock or supply raises its total, and it holds the SKU's raise
+        lock from before the raise until commit. A raise that committed before the total
+        was read is in it. Any other raiser took its raise lock after the check, so after
+        this transaction took the raise lock of the SKU this event raised, which it holds
+        until commit: when that raiser's round reaches the shipment, its own check finds
+        this SKU being raised, so it does not pass the shipment over; it locks this SKU
+        (waiting for this commit, or running again with it first) and decides the
+        shipment on both raises. Catalog changes cannot raise a total. Check first, read
+        second: in the other order a raiser could commit between the two and both sides
+        would pass the shipment over (the defect of b384810). Locations are read again
+        after new locks: a location switched on by a transaction that had to wait for
+        them is then seen (rule 2)."""
         new_skus = {sku for candidate in page for sku in candidate.shipment.skus} - known
         totals: dict[str, int] = {}
         if new_skus and round_.floors:
-            totals = store.stock_totals(store.skus_locked_by_nobody(new_skus))
+            totals = store.stock_totals(store.skus_raised_by_nobody(new_skus))
         admitted = [c for c in page if not _short_elsewhere(c, policy, totals)]
         needed = {sku for candidate in admitted for sku in candidate.shipment.skus} - known
         if needed:

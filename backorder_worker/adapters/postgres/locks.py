@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from backorder_worker.service_layer.locking import LockContended, LockNeeds
 
 _SKU = b"bw/sku-lock"
+_RAISE = b"bw/raise-lock"
 _LOCATION = b"bw/location-lock"
 
 Keys = Mapping[int, bool]  # lock key -> shared (True) or exclusive (False)
@@ -27,6 +28,10 @@ Keys = Mapping[int, bool]  # lock key -> shared (True) or exclusive (False)
 
 def sku_lock_key(sku: str) -> int:
     return _key(_SKU, sku)
+
+
+def raise_lock_key(sku: str) -> int:
+    return _key(_RAISE, sku)
 
 
 def location_lock_key(location_id: str) -> int:
@@ -117,6 +122,7 @@ class HeldLocks:
 
     def __init__(self) -> None:
         self.skus: set[str] = set()
+        self.raised: set[str] = set()  # SKUs whose raise lock is held (shared)
         self.locations: dict[str, bool] = {}  # location -> held shared (else exclusive)
 
     def take(self, conn: sa.Connection, needs: LockNeeds) -> bool:
@@ -126,6 +132,9 @@ class HeldLocks:
         for sku in needs.skus - self.skus:
             wanted[key := sku_lock_key(sku)] = False
             names[key] = ("sku", sku)
+        for sku in needs.raised_skus - self.raised:
+            wanted[key := raise_lock_key(sku)] = True
+            names[key] = ("raise", sku)
         shared = dict.fromkeys(needs.stocked_locations, True)
         for location, is_shared in (shared | dict.fromkeys(needs.changed_locations, False)).items():
             held = self.locations.get(location)
@@ -134,7 +143,7 @@ class HeldLocks:
                 names[key] = ("location", location)
         if not wanted:
             return False
-        if not self.skus and not self.locations:
+        if not self.skus and not self.raised and not self.locations:
             lock_keys(conn, wanted)
         elif refused := try_lock_keys(conn, wanted):
             held_elsewhere = {key: wanted[key] for key in refused}
@@ -143,6 +152,8 @@ class HeldLocks:
         for key, (kind, name) in names.items():
             if kind == "sku":
                 self.skus.add(name)
+            elif kind == "raise":
+                self.raised.add(name)
             else:
                 self.locations[name] = wanted[key]
         return True
@@ -154,4 +165,6 @@ def _needs(refused: dict[tuple[str, str], bool]) -> LockNeeds:
             name for (k, name), s in refused.items() if k == kind and shared in (None, s)
         )
 
-    return LockNeeds(named("sku"), named("location", True), named("location", False))
+    return LockNeeds(
+        named("sku"), named("location", True), named("location", False), named("raise")
+    )

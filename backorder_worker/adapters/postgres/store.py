@@ -26,7 +26,7 @@ from backorder_worker.adapters.postgres import shipments as rooms
 from backorder_worker.adapters.postgres.decision_batch import Timed, write_decisions
 from backorder_worker.adapters.postgres.decisions import rows_written
 from backorder_worker.adapters.postgres.locked_stock import LockedStock
-from backorder_worker.adapters.postgres.locks import HeldLocks, sku_lock_key, unheld_keys
+from backorder_worker.adapters.postgres.locks import HeldLocks, raise_lock_key, unheld_keys
 from backorder_worker.adapters.postgres.waiting_room import (
     first_pages,
     skus_with_waiting,
@@ -223,10 +223,11 @@ class PostgresStore:
         self._flush_stock()
         return stock.current_stock(self._conn, wanted)
 
-    def skus_locked_by_nobody(self, skus: Iterable[str]) -> set[str]:
+    def skus_raised_by_nobody(self, skus: Iterable[str]) -> set[str]:
         wanted = set(skus)
-        by_key = {sku_lock_key(sku): sku for sku in wanted - self._locked}
-        return (wanted & self._locked) | {by_key[k] for k in unheld_keys(self._conn, by_key)}
+        own = wanted & self._locks.raised
+        by_key = {raise_lock_key(sku): sku for sku in wanted - own}
+        return own | {by_key[k] for k in unheld_keys(self._conn, by_key)}
 
     def stock_totals(self, skus: Iterable[str]) -> dict[str, int]:
         wanted = set(skus)
