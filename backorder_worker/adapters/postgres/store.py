@@ -235,7 +235,8 @@ class PostgresStore:
         totals = self._stock.totals(held)
         rest = wanted - held
         if rest:
-            self._flush_stock()
+            # No flush: kept writes of SKUs not loaded are blind additions only (draws and
+            # set positions belong to loaded SKUs), and they are added here from memory.
             totals |= stock.totals(self._conn, rest)
             for sku, units in self._stock.added(rest).items():  # kept blind additions
                 totals[sku] += units
