@@ -13,7 +13,8 @@ shipment sees what an earlier one took. For each it plans a route, and decides:
 
 ``floors`` (``release_floors``) make a round cheap: a waiting shipment the event cannot
 have helped is skipped without output. With ``allow_skip`` off every shipment takes part,
-since each one re-takes its hold. The events themselves are built in ``release_outcomes``.
+since each one re-takes its hold. The policy's rules are ``release_rules``; the events
+themselves are built in ``release_outcomes``.
 """
 
 from __future__ import annotations
@@ -27,12 +28,10 @@ from backorder_worker.domain.inventory import StockKey, StockPool, Supply
 from backorder_worker.domain.model import (
     Candidate,
     Catalog,
-    FenceMode,
     Listing,
     Location,
     Origin,
     PartialRelease,
-    ReleaseOrder,
     ReleasePolicy,
     Shipment,
 )
@@ -50,17 +49,17 @@ from backorder_worker.domain.release_outcomes import (
     split_off_candidate,
     unroutable,
 )
+from backorder_worker.domain.release_rules import (
+    can_wait,
+    only_completeness_matters,
+    releasable_part,
+    release_order_key,
+)
 from backorder_worker.domain.route_plan import Assignment, Plan
 from backorder_worker.domain.routing import plan_shipment
-from backorder_worker.domain.stock_check import missing_skus, short_skus
+from backorder_worker.domain.stock_check import short_skus
 
 __all__ = ["Floors", "ReleaseRound", "decide_round", "release_order_key"]
-
-
-def release_order_key(order: ReleaseOrder, candidate: Candidate) -> tuple[int, datetime, str]:
-    """R7: first in first out by the time it entered backorder (or priority first)."""
-    priority = -candidate.shipment.priority if order is ReleaseOrder.PRIORITY else 0
-    return priority, candidate.entered_at, candidate.shipment.shipment_id
 
 
 class ReleaseRound:
@@ -114,17 +113,17 @@ class ReleaseRound:
         if short and self._is_blocked_elsewhere(candidate, short, split):
             return []
         self._decided.add(shipment.shipment_id)
-        if short and self._only_completeness_matters(candidate):
+        if short and only_completeness_matters(self.policy, candidate):
             plan = Plan((), {ln.line_id: ln.quantity for ln in shipment.lines if ln.sku in short})
         else:
             plan = plan_shipment(shipment, eligibility, self.pool, split)
         if plan.is_complete:
             return [self._release(candidate, plan.assignments, eligibility, plan.missing)]
-        can_wait = self._can_wait(shipment, eligibility, plan)
-        part = self._releasable_part(candidate, plan, split)
+        may_wait = can_wait(self.policy, self.catalog, shipment, eligibility, plan)
+        part = releasable_part(self.policy, candidate, plan, split)
         if part:
-            return self._release_part(candidate, part, eligibility, plan, can_wait)
-        if not can_wait:
+            return self._release_part(candidate, part, eligibility, plan, may_wait)
+        if not may_wait:
             return [self._unroutable(candidate, eligibility, plan, WaitState.UNROUTABLE)]
         if not self.policy.allow_skip:
             self._hold(plan)
@@ -141,35 +140,16 @@ class ReleaseRound:
             return False
         return not short <= self._raised_skus()
 
-    def _only_completeness_matters(self, candidate: Candidate) -> bool:
-        """No partial release and no hold: a plan that cannot complete is not needed."""
-        return (
-            candidate.origin is Origin.WAITING
-            and self.policy.allow_skip
-            and self.policy.partial_release is PartialRelease.NONE
-        )
-
-    def _releasable_part(self, candidate: Candidate, plan: Plan, split: bool) -> list[Assignment]:
-        if not split or not plan.assignments:
-            return []
-        if candidate.origin is Origin.INTAKE:
-            return list(plan.assignments)  # R8: the assignable part goes out
-        if self.policy.partial_release is PartialRelease.QUANTITY:
-            return list(plan.assignments)
-        if self.policy.partial_release is PartialRelease.LINE:
-            return [a for a in plan.assignments if a.line_id not in plan.missing]
-        return []
-
     def _release_part(
         self,
         candidate: Candidate,
         part: list[Assignment],
         eligibility: Eligibility,
         plan: Plan,
-        can_wait: bool,
+        may_wait: bool,
     ) -> list[Decision]:
         missing = missing_after(candidate.shipment, part)
-        if not can_wait:
+        if not may_wait:
             return [self._release(candidate, part, eligibility, missing, short=True)]
         split_off = split_off_candidate(candidate, missing)
         release = self._release(candidate, part, eligibility, missing, split_off=split_off)
@@ -215,14 +195,6 @@ class ReleaseRound:
             self.policy,
             self.now,
             self.trigger,
-        )
-
-    def _can_wait(self, shipment: Shipment, eligibility: Eligibility, plan: Plan) -> bool:
-        if self.policy.complete_stock_mode is not FenceMode.REACTIVE:
-            return False
-        return all(
-            self.catalog.backorders_anywhere(sku, eligibility.locations(sku))
-            for sku in missing_skus(shipment, plan.missing)
         )
 
     def _hold(self, plan: Plan) -> None:
