@@ -46,3 +46,11 @@ def locked(request: pytest.FixtureRequest) -> bool:
     """Whether the test's transactions lock their SKUs first: the Postgres store answers
     a locked SKU's stock from memory, so both ways must keep the same promises."""
     return bool(request.param)
+
+
+def postgres_falls_short(request: pytest.FixtureRequest, uow: UnitOfWork, finding: str) -> None:
+    """Marks this run on Postgres an expected failure: a place where the adapter breaks its
+    port's docstring, reported for the adapter's owner to fix (strict: the fix shows up
+    here as an unexpected pass, and the mark goes)."""
+    if isinstance(uow, PostgresUnitOfWork):
+        request.applymarker(pytest.mark.xfail(reason=finding, strict=True))
