@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
+
 from backorder_worker.domain.model import (
     Candidate,
     Line,
@@ -148,3 +150,38 @@ def test_a_cancelled_parent_keeps_its_descendants_reachable(uow: UnitOfWork) -> 
         store.cancel("S-1", CREATED, NOW)
         (kin,) = store.descendants("S-1")
         assert (kin.shipment.shipment_id, kin.state) == ("S-2", ShipmentState.WAITING)
+
+
+def test_a_cancelled_future_shipment_holds_no_promise(uow: UnitOfWork) -> None:
+    waiting_s1(uow)
+    stocked(uow)
+    with uow() as store:
+        decision = release_s1(store)
+    future = decision.shipments[1].shipment_id
+    with uow() as store:
+        store.cancel(future, CREATED, NOW)
+    with uow() as store:
+        po1 = store.supply("PO-1")
+        assert po1 is not None and store.promised_from(po1) == []
+
+
+@pytest.mark.parametrize("lines", [[("KTP", 1)], [("KTP", 1), ("KTP2", 1)]], ids=["ready", "split"])
+def test_a_released_remainder_keeps_its_link_and_short_pick_count(
+    uow: UnitOfWork, lines: list[tuple[str, int]]
+) -> None:
+    remainder = shipment("S-1-SP1", *lines)
+    with uow() as store:
+        set_up_catalog(store)
+        store.record(waiting(remainder, ENTERED), ENTERED)
+        store.link_remainder("S-1-SP1", "S-1")
+        store.count_short_pick("S-1-SP1")
+    stocked(uow)
+    with uow() as store:
+        (candidate,) = store.waiting_page(["KTP"], FIFO, None, 10)
+        (decision,) = decide(store, [candidate])
+        assert isinstance(decision, ShipmentReleased)
+        store.record(decision, NOW)
+    with uow() as store:
+        record = store.shipment("S-1-SP1")
+        assert record is not None and record.state is ShipmentState(decision.parent_status.value)
+        assert (record.parent_id, record.short_picks, record.entered_at) == ("S-1", 1, ENTERED)
