@@ -3,13 +3,16 @@ and ``read_ahead``, which changes no answer."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from backorder_worker.domain.model import Candidate, Origin, ReleaseOrder
+from backorder_worker.domain.outcomes import WaitState
 from backorder_worker.service_layer.ports import OrderKey, ReadAhead, Store, UnitOfWork
-from tests.integration.postgres.world import NOW, shipment, waiting
+from tests.contract.conftest import postgres_falls_short
+from tests.integration.postgres.world import CREATED, NOW, decide, set_up_catalog, shipment, waiting
 
 FIFO, PRIORITY = ReleaseOrder.FIFO, ReleaseOrder.PRIORITY
 ROOM = [  # (shipment, minutes after NOW it entered)
@@ -108,3 +111,54 @@ def test_reading_ahead_changes_no_answer(uow: UnitOfWork) -> None:
             "S-4",
         ]
         assert store.shipment("S-0") is not None
+
+
+def test_waiting_skus_of_locked_skus_follow_what_this_transaction_records(
+    uow: UnitOfWork, request: pytest.FixtureRequest
+) -> None:
+    postgres_falls_short(
+        request,
+        uow,
+        "PostgresStore.waiting_skus remembers a locked SKU's demand and record() updates it "
+        "only for WAITING reports: after the only waiting shipment of a locked SKU is "
+        "released, made unroutable or cancelled, it still answers that SKU",
+    )
+    with uow() as store:
+        set_up_catalog(store)
+        store.record(waiting(shipment("S-1", ("KTP", 1)), NOW), NOW)
+        store.record(waiting(shipment("S-2", ("KTP2", 1)), NOW), NOW)
+        store.record(waiting(shipment("S-3", ("KTP3", 1)), NOW), NOW)
+        store.set_free_stock("A", "KTP", 1)
+    with uow() as store:
+        store.lock_skus(["KTP", "KTP2", "KTP3"])
+        assert store.waiting_skus(["KTP", "KTP2", "KTP3"]) == {"KTP", "KTP2", "KTP3"}
+        (candidate,) = store.waiting_page(["KTP"], FIFO, None, 10)
+        (released,) = decide(store, [candidate])
+        store.record(released, NOW)
+        (report,) = [
+            waiting(c.shipment, c.entered_at) for c in store.waiting_page(["KTP2"], FIFO, None, 1)
+        ]
+        store.record(replace(report, state=WaitState.UNROUTABLE), NOW)
+        store.cancel("S-3", CREATED, NOW)
+        assert store.waiting_skus(["KTP", "KTP2", "KTP3"]) == set()
+
+
+def test_a_later_page_shows_what_this_transaction_put_in_the_room_after_its_key(
+    uow: UnitOfWork, request: pytest.FixtureRequest
+) -> None:
+    postgres_falls_short(
+        request,
+        uow,
+        "PostgresStore.waiting_page with `after` and SKUs does not write the transaction's "
+        "kept decisions first (it assumes a round's use, see its comment): a shipment "
+        "recorded waiting since, behind `after`, is missing from the page",
+    )
+    fill(uow)
+    with uow() as store:
+        first = store.waiting_page(["KTP"], FIFO, None, 1)
+        assert [c.shipment.shipment_id for c in first] == ["S-4"]
+        store.record(waiting(shipment("S-45", ("KTP", 1)), NOW), NOW)
+        last = first[-1]
+        after = OrderKey(last.shipment.priority, last.entered_at, last.shipment.shipment_id)
+        page = store.waiting_page(["KTP"], FIFO, after, 10)
+        assert [c.shipment.shipment_id for c in page] == ["S-45", "S-5", "S-2"]
