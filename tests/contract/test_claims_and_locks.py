@@ -82,3 +82,11 @@ def test_with_nobody_else_raising_every_sku_is_raised_by_nobody(uow: UnitOfWork)
         assert store.skus_raised_by_nobody(["KTP", "KTP2"]) == {"KTP", "KTP2"}
         store.lock(LockNeeds(skus=frozenset({"KTP"}), raised_skus=frozenset({"KTP"})))
         assert store.skus_raised_by_nobody(["KTP", "KTP2"]) == {"KTP", "KTP2"}
+
+
+def test_an_id_claimed_twice_in_one_bulk_claim_is_new_once(uow: UnitOfWork) -> None:
+    with uow() as store:
+        store.claim_events([("evt-1", STOWED, "d1"), ("evt-1", STOWED, "d2")])
+        assert store.claim_event("evt-1", STOWED, "d1") is Claim.NEW
+        assert store.claim_event("evt-1", STOWED, "d1") is Claim.DUPLICATE
+        assert store.claim_event("evt-1", STOWED, "d2") is Claim.CONFLICT
