@@ -137,3 +137,23 @@ def test_skus_at_a_location_are_those_with_free_stock_or_free_supply_there(
         held(store, locked, "KTP", "EMPTY", "KTP3", "PROMISED")
         assert store.skus_at("A") == {"KTP", "KTP3"}
         assert store.skus_at("C") == set()
+
+
+def test_kept_additions_and_settings_apply_in_the_order_they_were_made(
+    uow: UnitOfWork, locked: bool
+) -> None:
+    with uow() as store:
+        store.set_free_stock("A", "KTP", 4)
+    with uow() as store:
+        held(store, locked, "KTP")
+        store.add_free_stock_later("A", "KTP", 3)
+        store.set_free_stock("A", "KTP", 10, level_as_of=NOW)
+        store.add_free_stock_later("A", "KTP", 2)
+        store.add_free_stock_later("B", "KTP", 1)
+        assert store.skus_at("A") == {"KTP"}
+        store.set_free_stock("B", "KTP", 0)
+        assert store.skus_at("B") == set()
+        assert store.stock_totals(["KTP"]) == {"KTP": 12}
+    with uow() as store:
+        assert store.stock_position("A", "KTP") == StockPosition("A", "KTP", 12, NOW)
+        assert store.current_stock(["KTP"]) == {("A", "KTP"): 12, ("B", "KTP"): 0}
