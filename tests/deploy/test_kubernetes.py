@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from backorder_worker.bootstrap import input_topics
-from backorder_worker.entrypoints.cli import run as run_command
+from backorder_worker.entrypoints.commands.run import command as run_command
 from backorder_worker.observability.http import HealthServer
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.settings import Settings, load_settings

@@ -30,8 +30,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from backorder_worker.adapters.kafka.admin import ensure_topics
 from backorder_worker.adapters.postgres.migrate import head_revision, migrate
-from backorder_worker.adapters.tansu import free_port
 from backorder_worker.bootstrap import input_topics
+from backorder_worker.devstack.tansu import free_port
 from tests.e2e.support import WorkerProcess, World, create_database, drop_database, new_tag
 
 Labels = frozenset[tuple[str, str]]

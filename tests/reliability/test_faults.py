@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 import redis
 
-from backorder_worker.adapters.embedded_stack import EmbeddedStack
-from backorder_worker.adapters.tansu import TansuBroker, free_port, stop_process
 from backorder_worker.bootstrap import SWEEP_INTERVAL_S
+from backorder_worker.devstack.embedded_stack import EmbeddedStack
+from backorder_worker.devstack.tansu import TansuBroker, free_port, stop_process
 from backorder_worker.entrypoints import faults
 from tests.e2e.support import WorkerProcess, World
 from tests.reliability.checker import check, wait_quiescent

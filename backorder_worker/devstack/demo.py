@@ -1,5 +1,6 @@
-"""`backorder-worker demo`: an embedded stack, the worker, and the seed examples played
-through Kafka, with every decision printed as it comes out of the output topics."""
+"""The demo (`backorder-worker demo`, `make run`): an embedded stack, the worker, and the
+seed examples played through Kafka, with every decision printed as it comes out of the
+output topics. Its clients come from `bootstrap`, as the worker's do."""
 
 from __future__ import annotations
 
@@ -11,15 +12,20 @@ from typing import Any
 
 from sqlalchemy import text
 
-from backorder_worker.adapters.embedded_stack import EmbeddedStack
 from backorder_worker.adapters.kafka.admin import ensure_topics
-from backorder_worker.adapters.kafka.producer import KafkaPublisher
 from backorder_worker.adapters.kafka.reader import TopicReader
 from backorder_worker.adapters.postgres.migrate import migrate
-from backorder_worker.bootstrap import build_services, build_worker, input_topics
-from backorder_worker.entrypoints.demo_scenarios import Event, Scenario, catalog_events, scenarios
-from backorder_worker.entrypoints.publish import build_event, key_for, topic_for
+from backorder_worker.bootstrap import (
+    build_publisher,
+    build_reader,
+    build_services,
+    build_worker,
+    input_topics,
+)
+from backorder_worker.devstack.demo_scenarios import Event, Scenario, catalog_events, scenarios
+from backorder_worker.devstack.embedded_stack import EmbeddedStack
 from backorder_worker.settings import DatabaseSettings, KafkaSettings, RedisSettings, Settings
+from backorder_worker.wire.input_events import build_event, key_for, topic_for
 
 
 def run_demo(keep_running: bool = False) -> int:
@@ -47,7 +53,7 @@ def run_demo(keep_running: bool = False) -> int:
         thread = threading.Thread(target=running.worker.run, name="worker", daemon=True)
         thread.start()
         running.sweeper.start()
-        player = _Player(settings, services.engine, TopicReader(settings.kafka, outputs))
+        player = _Player(settings, services.engine, build_reader(settings, outputs))
         try:
             print(
                 "Worker running. Publishing the catalog: locations A and B, listings BACKORDER.\n"
@@ -73,7 +79,7 @@ def run_demo(keep_running: bool = False) -> int:
 class _Player:
     def __init__(self, settings: Settings, engine: Any, reader: TopicReader) -> None:
         self.settings, self.engine, self.reader = settings, engine, reader
-        self.publisher = KafkaPublisher(settings.kafka, client_id="backorder-demo")
+        self.publisher = build_publisher(settings, "backorder-demo")
 
     def close(self) -> None:
         self.reader.close()
