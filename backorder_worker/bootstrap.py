@@ -146,8 +146,10 @@ def build_worker(
 # as one piece with the rest of the composition root)
 from collections.abc import Sequence  # noqa: E402
 
+from backorder_worker.adapters.kafka.admin import KafkaTopicAdmin  # noqa: E402
 from backorder_worker.adapters.kafka.reader import TopicReader  # noqa: E402
 from backorder_worker.adapters.postgres.job_runs import PostgresJobRuns  # noqa: E402
+from backorder_worker.settings import KafkaSettings  # noqa: E402
 
 
 def build_read_engine(settings: Settings) -> sa.Engine:
@@ -179,3 +181,8 @@ def build_reader(settings: Settings, topics: Sequence[str]) -> TopicReader:
 def build_job_runs(engine: sa.Engine, *, stale_after_s: float = 1800.0) -> PostgresJobRuns:
     """The ``job_runs`` table: who runs a once-a-day job on a day, and whether it finished."""
     return PostgresJobRuns(engine, stale_after_s=stale_after_s)
+
+
+def build_topic_admin(kafka: KafkaSettings) -> KafkaTopicAdmin:
+    """An admin client for the checks a command makes before it starts (``preflight``)."""
+    return KafkaTopicAdmin(kafka.bootstrap_servers, kafka)

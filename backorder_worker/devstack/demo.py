@@ -1,6 +1,8 @@
 """The demo (`backorder-worker demo`, `make run`): an embedded stack, the worker, and the
 seed examples played through Kafka, with every decision printed as it comes out of the
-output topics. Its clients come from `bootstrap`, as the worker's do."""
+output topics. Its clients come from `bootstrap`, as the worker's do; the worker itself is
+built by the ``build_worker`` the `demo` command hands in, so that this package needs no
+entry point (the command is one)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import json
 import threading
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import text
 
@@ -16,10 +18,10 @@ from backorder_worker.adapters.kafka.admin import ensure_topics
 from backorder_worker.adapters.kafka.reader import TopicReader
 from backorder_worker.adapters.postgres.migrate import migrate
 from backorder_worker.bootstrap import (
+    Services,
     build_publisher,
     build_reader,
     build_services,
-    build_worker,
     input_topics,
 )
 from backorder_worker.devstack.demo_scenarios import Event, Scenario, catalog_events, scenarios
@@ -28,7 +30,30 @@ from backorder_worker.settings import DatabaseSettings, KafkaSettings, RedisSett
 from backorder_worker.wire.input_events import build_event, key_for, topic_for
 
 
-def run_demo(keep_running: bool = False) -> int:
+class _Loop(Protocol):
+    def run(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+class _Sweeper(Protocol):
+    def start(self) -> object: ...
+
+
+class RunningWorker(Protocol):
+    """The worker as the demo drives it: its loop, its sweeper, and what closes them."""
+
+    @property
+    def worker(self) -> _Loop: ...
+    @property
+    def sweeper(self) -> _Sweeper: ...
+    def close(self) -> None: ...
+
+
+class BuildWorker(Protocol):
+    def __call__(self, services: Services, *, sweep_interval_s: float) -> RunningWorker: ...
+
+
+def run_demo(build_worker: BuildWorker, keep_running: bool = False) -> int:
     print("Starting an embedded stack (Postgres, Redis, a Kafka-protocol broker)...", flush=True)
     with EmbeddedStack() as stack:
         settings = Settings(

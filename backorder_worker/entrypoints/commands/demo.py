@@ -1,7 +1,8 @@
 """`backorder-worker demo` (`make run`): the seed examples on an embedded stack.
 
-The story itself is ``devstack.demo``; this command checks that the `embedded` extra is
-installed, quiets the worker's logs so the story reads, and exits with the demo's code.
+The story itself is ``devstack.demo``, given the worker's builder; this command checks
+that the `embedded` extra is installed, quiets the worker's logs so the story reads, and
+exits with the demo's code.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 
 import click
 
+from backorder_worker.bootstrap import build_worker
 from backorder_worker.devstack.demo import run_demo
 from backorder_worker.entrypoints.cli_errors import CliFailure
 from backorder_worker.observability.logging import configure_logging
@@ -33,7 +35,7 @@ def command(keep_running: bool) -> None:
     # on the group still shows everything.
     if logging.getLogger().level < logging.WARNING and not _verbose():
         configure_logging("WARNING", json=False)
-    sys.exit(run_demo(keep_running=keep_running))
+    sys.exit(run_demo(build_worker, keep_running=keep_running))
 
 
 def _require_embedded_extra() -> None:
