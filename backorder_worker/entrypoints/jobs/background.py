@@ -10,6 +10,7 @@ on. ``stop`` ends a run in progress after its current page and gives the leases 
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -17,6 +18,8 @@ from collections.abc import Callable
 from typing import Any, Self
 
 from backorder_worker.adapters.kafka.relay import OutboxRelay
+from backorder_worker.adapters.postgres.inspect import waiting_stats
+from backorder_worker.adapters.postgres.overdue import flag_overdue
 from backorder_worker.bootstrap import Services, build_job_runs, utc_now
 from backorder_worker.entrypoints.jobs import daily_reevaluation, gauges, overdue, retention
 from backorder_worker.entrypoints.jobs.daily_reevaluation import Abandoned, DailyReevaluation
@@ -73,9 +76,14 @@ class BackgroundJobs:
         )
         return cls(
             daily=daily,
-            overdue=OverdueFlagging(engine, services.lease(overdue.JOB)),
+            overdue=OverdueFlagging(
+                functools.partial(flag_overdue, engine), services.lease(overdue.JOB)
+            ),
             gauges=WaitingRoomGauges(
-                engine, services.outbox, services.metrics, services.lease(gauges.JOB)
+                functools.partial(waiting_stats, engine),
+                services.outbox.backlog,
+                services.metrics,
+                services.lease(gauges.JOB),
             ),
             retention=TableRetention(
                 engine, services.settings.retention, services.lease(retention.JOB)

@@ -15,12 +15,10 @@ it, so the outbox alerts do not wait on a lease.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
-import sqlalchemy as sa
-
-from backorder_worker.adapters.postgres.inspect import waiting_stats
-from backorder_worker.adapters.postgres.outbox import PostgresOutbox
+from backorder_worker.adapters.postgres.inspect import WaitingStats
 from backorder_worker.adapters.redis.lease import Lease
 from backorder_worker.entrypoints.jobs.leases import give_back, holds
 from backorder_worker.observability.metrics import Metrics
@@ -30,21 +28,29 @@ JOB = "waiting-room-gauges"
 
 class WaitingRoomGauges:
     def __init__(
-        self, engine: sa.Engine, outbox: PostgresOutbox, metrics: Metrics, lease: Lease
+        self,
+        waiting_stats: Callable[[], WaitingStats],
+        outbox_backlog: Callable[[], tuple[int, float]],
+        metrics: Metrics,
+        lease: Lease,
     ) -> None:
-        self._engine, self._outbox, self._metrics, self._lease = engine, outbox, metrics, lease
+        """``waiting_stats()`` counts the waiting room (``adapters/postgres/inspect.py``),
+        ``outbox_backlog()`` says how many outbox rows wait and the oldest one's age
+        (``PostgresOutbox.backlog``)."""
+        self._waiting_stats, self._outbox_backlog = waiting_stats, outbox_backlog
+        self._metrics, self._lease = metrics, lease
 
     def refresh(self, now: datetime) -> bool:
         """Sets the gauges; True when this replica counted the waiting room."""
         counted = holds(self._lease)
         if counted:
-            stats = waiting_stats(self._engine)
+            stats = self._waiting_stats()
             oldest = stats.oldest_entered_at
             age = 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
             self._set_waiting_room(stats.waiting, stats.overdue, age)
         else:
             self._set_waiting_room(0, 0, 0.0)  # another replica counts: see the docstring
-        backlog, oldest_age = self._outbox.backlog()
+        backlog, oldest_age = self._outbox_backlog()
         self._metrics.outbox_backlog.set(backlog)
         self._metrics.outbox_oldest_age_seconds.set(oldest_age)
         return counted

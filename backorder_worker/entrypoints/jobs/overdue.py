@@ -8,11 +8,9 @@ held by two replicas for a moment costs a duplicate statement, nothing more.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
-import sqlalchemy as sa
-
-from backorder_worker.adapters.postgres.overdue import flag_overdue
 from backorder_worker.adapters.redis.lease import Lease
 from backorder_worker.entrypoints.jobs.leases import give_back, holds
 
@@ -21,14 +19,16 @@ JOB = "overdue-flagging"
 
 
 class OverdueFlagging:
-    def __init__(self, engine: sa.Engine, lease: Lease) -> None:
-        self._engine, self._lease = engine, lease
+    def __init__(self, flag_overdue: Callable[[datetime], int], lease: Lease) -> None:
+        """``flag_overdue(now)`` flags what is overdue at ``now`` and says how many
+        (``adapters/postgres/overdue.py``, bound to an engine)."""
+        self._flag_overdue, self._lease = flag_overdue, lease
 
     def flag(self, now: datetime) -> int:
         """Flags what is overdue at ``now`` if this replica holds the job; how many."""
         if not holds(self._lease):
             return 0
-        flagged = flag_overdue(self._engine, now)
+        flagged = self._flag_overdue(now)
         if flagged:
             log.info("shipments flagged overdue", extra={"flagged": flagged})
         return flagged

@@ -8,10 +8,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
 
+from backorder_worker.adapters.postgres.inspect import waiting_stats
 from backorder_worker.adapters.postgres.job_runs import JobClaim, PostgresJobRuns
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
 from backorder_worker.adapters.postgres.overdue import flag_overdue
@@ -79,9 +81,14 @@ def make_job(engine: sa.Engine, feed: Feed) -> Iterator[JobFactory]:
         )
         job = BackgroundJobs(
             daily=daily,
-            overdue=OverdueFlagging(engine, PostgresLease(engine, f"overdue-{owner}")),
+            overdue=OverdueFlagging(
+                partial(flag_overdue, engine), PostgresLease(engine, f"overdue-{owner}")
+            ),
             gauges=WaitingRoomGauges(
-                engine, PostgresOutbox(engine), metrics, PostgresLease(engine, f"gauges-{owner}")
+                partial(waiting_stats, engine),
+                PostgresOutbox(engine).backlog,
+                metrics,
+                PostgresLease(engine, f"gauges-{owner}"),
             ),
             retention=None,
             clock=clock,

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
 
+from backorder_worker.adapters.postgres.inspect import waiting_stats
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.adapters.redis.lease import PostgresLease
@@ -50,7 +52,10 @@ def replicas(engine: sa.Engine) -> Iterator[list[tuple[WaitingRoomGauges, Metric
     for _ in range(2):
         metrics = Metrics()
         gauges = WaitingRoomGauges(
-            engine, PostgresOutbox(engine), metrics, PostgresLease(engine, JOB)
+            partial(waiting_stats, engine),
+            PostgresOutbox(engine).backlog,
+            metrics,
+            PostgresLease(engine, JOB),
         )
         made.append((gauges, metrics))
     yield made
