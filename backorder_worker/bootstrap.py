@@ -139,3 +139,50 @@ def build_worker(
         progress=LoopProgress(stall_after_s(settings.kafka.max_poll_interval_ms)),
     )
     return Running(worker, publisher, sweeper)
+
+
+# ── What the operator commands and the worker's background jobs ask for ──────────────────
+# (kept together at the end of the module; the imports sit here so that this block merges
+# as one piece with the rest of the composition root)
+from collections.abc import Sequence  # noqa: E402
+
+from backorder_worker.adapters.kafka.admin import KafkaTopicAdmin  # noqa: E402
+from backorder_worker.adapters.kafka.reader import TopicReader  # noqa: E402
+from backorder_worker.adapters.postgres.job_runs import PostgresJobRuns  # noqa: E402
+from backorder_worker.settings import KafkaSettings  # noqa: E402
+
+
+def build_read_engine(settings: Settings) -> sa.Engine:
+    """One connection to Postgres, for a one-shot command that reads (`waiting`, `demand`,
+    `what-if`); the caller disposes of it."""
+    return make_engine(settings.database.url, pool_size=1, max_overflow=0)
+
+
+def build_unit_of_work(engine: sa.Engine, settings: Settings) -> UnitOfWork:
+    """Plain Postgres transactions on ``engine`` (no cache), as the worker's own."""
+    return PostgresUnitOfWork(engine, settings.topics)
+
+
+def build_publisher(settings: Settings, client_id: str) -> KafkaPublisher:
+    """A producer of its own for a command (`publish`, `reevaluate`, the demo)."""
+    return KafkaPublisher(settings.kafka, client_id=client_id)
+
+
+def build_relay(services: Services, publisher: KafkaPublisher) -> OutboxRelay:
+    """Publishes outbox rows right after their transaction commits (`reevaluate`)."""
+    return OutboxRelay(services.outbox, publisher)
+
+
+def build_reader(settings: Settings, topics: Sequence[str]) -> TopicReader:
+    """Reads ``topics`` from their beginning outside any consumer group (the demo)."""
+    return TopicReader(settings.kafka, topics)
+
+
+def build_job_runs(engine: sa.Engine, *, stale_after_s: float = 1800.0) -> PostgresJobRuns:
+    """The ``job_runs`` table: who runs a once-a-day job on a day, and whether it finished."""
+    return PostgresJobRuns(engine, stale_after_s=stale_after_s)
+
+
+def build_topic_admin(kafka: KafkaSettings) -> KafkaTopicAdmin:
+    """An admin client for the checks a command makes before it starts (``preflight``)."""
+    return KafkaTopicAdmin(kafka.bootstrap_servers, kafka)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from backorder_worker.bootstrap import build_services, build_worker
-from backorder_worker.entrypoints.daily import DailyReevaluation
+from backorder_worker.entrypoints.jobs.background import BackgroundJobs
 from backorder_worker.entrypoints.probes import WorkerProbes
 from backorder_worker.observability.http import HealthServer
 from backorder_worker.settings import Settings
@@ -24,13 +24,13 @@ def run_worker(
     health = HealthServer(services.metrics, probes.is_live, probes.is_ready, port=http_port)
     health.start()
     running.sweeper.start()
-    daily = DailyReevaluation.for_services(services, worker.relay).start()
+    jobs = BackgroundJobs.for_services(services, worker.relay).start()
     worker.install_signal_handlers()
     log.info("worker started", extra={"group": settings.kafka.group_id, "http_port": health.port})
     try:
         worker.run()
     finally:
-        daily.stop()  # before the relay closes: the job publishes through it
+        jobs.stop()  # before the relay closes: the job publishes through it
         running.close()
         health.stop()
         services.close()

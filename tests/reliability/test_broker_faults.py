@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from backorder_worker.adapters.tansu import TansuBroker, free_port, stop_process
+from backorder_worker.devstack.tansu import TansuBroker, free_port, stop_process
 from backorder_worker.entrypoints import faults
 from tests.e2e.support import WorkerProcess
 from tests.reliability.broker_state import wait_quiescent

@@ -12,11 +12,11 @@ import pytest
 from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.domain.model import ReleasePolicy
 from backorder_worker.entrypoints.batch import BatchProcessor
-from backorder_worker.entrypoints.publish import build_event
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.service_layer import handlers
 from backorder_worker.service_layer.commands import StowStock
 from backorder_worker.service_layer.ports import DeadLetter
+from backorder_worker.wire.input_events import build_event
 from tests.fakes import FakeUnitOfWork
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
