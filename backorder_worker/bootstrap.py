@@ -24,9 +24,9 @@ from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.adapters.redis.client import RedisGuard, make_redis
 from backorder_worker.adapters.redis.lease import FallbackLease, Lease, PostgresLease, RedisLease
 from backorder_worker.domain.model import ReleasePolicy
-from backorder_worker.entrypoints.batch import BatchProcessor
-from backorder_worker.entrypoints.translate import release_policy
-from backorder_worker.entrypoints.worker import Worker
+from backorder_worker.entrypoints.worker.batch import BatchProcessor
+from backorder_worker.entrypoints.worker.loop import Worker
+from backorder_worker.entrypoints.worker.translate import release_policy
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.observability.progress import LoopProgress, stall_after_s
 from backorder_worker.service_layer.ports import UnitOfWork

@@ -29,7 +29,7 @@ from backorder_worker.domain.model import (
 )
 from backorder_worker.domain.outcomes import ShipmentUnroutable, Trigger, WaitState
 from backorder_worker.domain.release import ReleaseRound
-from backorder_worker.entrypoints.translate import release_policy
+from backorder_worker.entrypoints.worker.translate import release_policy
 from backorder_worker.settings import Settings
 from bench.room import RoomSpec, location_name
 

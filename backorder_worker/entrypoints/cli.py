@@ -104,7 +104,7 @@ def run(
         require_kafka,
         require_schema,
     )
-    from backorder_worker.entrypoints.runner import run_worker
+    from backorder_worker.entrypoints.worker.runner import run_worker
 
     settings = _settings(ctx)
     if ctx.get_parameter_source("http_port") is click.core.ParameterSource.DEFAULT:

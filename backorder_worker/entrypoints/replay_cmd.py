@@ -7,8 +7,8 @@ from datetime import datetime
 
 import click
 
-from backorder_worker.entrypoints.replay import replay
-from backorder_worker.entrypoints.replay_range import ReplayError, ReplayProgress
+from backorder_worker.entrypoints.worker.replay import replay
+from backorder_worker.entrypoints.worker.replay_range import ReplayError, ReplayProgress
 from backorder_worker.settings import load_settings
 
 

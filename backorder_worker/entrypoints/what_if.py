@@ -27,9 +27,9 @@ import sqlalchemy as sa
 from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.domain.outcomes import ShipmentReleased, ShipmentUnroutable
-from backorder_worker.entrypoints.batch import BatchProcessor
 from backorder_worker.entrypoints.publish import build_event, key_for, topic_for
-from backorder_worker.entrypoints.translate import release_policy
+from backorder_worker.entrypoints.worker.batch import BatchProcessor
+from backorder_worker.entrypoints.worker.translate import release_policy
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.service_layer.results import Applied
 from backorder_worker.settings import Settings

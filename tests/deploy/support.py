@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 import pytest
 from pydantic import BaseModel
 
-from backorder_worker.entrypoints.batch import BatchProcessor
+from backorder_worker.entrypoints.worker.batch import BatchProcessor
 from backorder_worker.settings import CONFIG_ENV_VAR, Settings
 
 ROOT = Path(__file__).resolve().parents[2]

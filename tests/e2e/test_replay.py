@@ -25,8 +25,12 @@ from backorder_worker.adapters.kafka.reader import TopicReader
 from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.bootstrap import Services, build_services
 from backorder_worker.entrypoints.publish import build_event, key_for
-from backorder_worker.entrypoints.replay import replay
-from backorder_worker.entrypoints.replay_range import ReplayError, ReplayProgress, ReplaySummary
+from backorder_worker.entrypoints.worker.replay import replay
+from backorder_worker.entrypoints.worker.replay_range import (
+    ReplayError,
+    ReplayProgress,
+    ReplaySummary,
+)
 from tests.e2e.support import World
 
 Headers = Sequence[tuple[str, bytes]]

@@ -35,7 +35,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from backorder_worker.adapters.kafka.reader import TopicReader
 from backorder_worker.adapters.kafka.records import PartitionId, SourceRecord
-from backorder_worker.entrypoints.translate import to_envelope
+from backorder_worker.entrypoints.worker.translate import to_envelope
 from backorder_worker.settings import KafkaSettings, kafka_security_kwargs
 from backorder_worker.wire import decode_event
 from tests.e2e.support import World

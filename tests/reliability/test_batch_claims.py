@@ -20,8 +20,8 @@ from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.adapters.postgres.migrate import migrate
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.domain.model import ReleasePolicy
-from backorder_worker.entrypoints.batch import BatchProcessor
 from backorder_worker.entrypoints.publish import build_event
+from backorder_worker.entrypoints.worker.batch import BatchProcessor
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.settings import TopicsSettings
 from tests.e2e.support import create_database, drop_database, new_tag

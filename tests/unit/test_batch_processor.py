@@ -11,8 +11,8 @@ import pytest
 
 from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.domain.model import ReleasePolicy
-from backorder_worker.entrypoints.batch import BatchProcessor
 from backorder_worker.entrypoints.publish import build_event
+from backorder_worker.entrypoints.worker.batch import BatchProcessor
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.service_layer import handlers
 from backorder_worker.service_layer.commands import StowStock

@@ -19,7 +19,7 @@ from tenacity import Retrying
 
 from backorder_worker.adapters.postgres.engine import make_engine
 from backorder_worker.adapters.postgres.migrate import migrate
-from backorder_worker.entrypoints import batch
+from backorder_worker.entrypoints.worker import batch
 from tests.integration.interleaving.harness import Lab
 
 DEADLOCK_TIMEOUT = "100ms"

@@ -26,7 +26,7 @@ from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.adapters.postgres.tables import metadata
 from backorder_worker.bootstrap import Services, build_services
 from backorder_worker.domain.model import ReleasePolicy
-from backorder_worker.entrypoints.batch import BatchProcessor
+from backorder_worker.entrypoints.worker.batch import BatchProcessor
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.settings import DatabaseSettings, RedisSettings, Settings, TopicsSettings
 from tests.integration.interleaving import invariants

@@ -38,7 +38,7 @@ from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from backorder_worker.entrypoints.replay_range import (
+from backorder_worker.entrypoints.worker.replay_range import (
     Counts,
     Cursor,
     RangeReader,
@@ -101,7 +101,7 @@ def replay(
     from backorder_worker.adapters.kafka.records import PartitionId
     from backorder_worker.adapters.kafka.relay import OutboxRelay
     from backorder_worker.bootstrap import utc_now
-    from backorder_worker.entrypoints.batch import BatchProcessor
+    from backorder_worker.entrypoints.worker.batch import BatchProcessor
 
     topic = resolve_topic(settings, topic)
     horizon = inbox_horizon(settings, utc_now())

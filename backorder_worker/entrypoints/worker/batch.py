@@ -52,8 +52,8 @@ from backorder_worker.adapters.postgres.errors import is_transient
 from backorder_worker.domain.model import ReleasePolicy
 from backorder_worker.domain.outcomes import ShipmentReleased, ShipmentUnroutable
 from backorder_worker.domain.receiving import SupplyCut
-from backorder_worker.entrypoints import faults
-from backorder_worker.entrypoints.translate import to_envelope
+from backorder_worker.entrypoints.worker import fault_points
+from backorder_worker.entrypoints.worker.translate import to_envelope
 from backorder_worker.observability.logging import log_context
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.service_layer.commands import Envelope
@@ -177,9 +177,9 @@ class BatchProcessor:
             result.outbox_rows = store.outbox_rows()
             if dry_run:
                 raise _DryRun(result)
-            faults.maybe_crash(faults.BEFORE_DB_COMMIT)
+            fault_points.maybe_crash(fault_points.BEFORE_DB_COMMIT)
             if result.applied:
-                faults.maybe_crash(faults.APPLIED_BEFORE_COMMIT)
+                fault_points.maybe_crash(fault_points.APPLIED_BEFORE_COMMIT)
         return result
 
     def _one(
