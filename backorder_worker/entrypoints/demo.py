@@ -16,9 +16,10 @@ from backorder_worker.adapters.kafka.admin import ensure_topics
 from backorder_worker.adapters.kafka.producer import KafkaPublisher
 from backorder_worker.adapters.kafka.reader import TopicReader
 from backorder_worker.adapters.postgres.migrate import migrate
-from backorder_worker.bootstrap import build_services, build_worker, input_topics
+from backorder_worker.bootstrap import build_services, input_topics
 from backorder_worker.entrypoints.demo_scenarios import Event, Scenario, catalog_events, scenarios
 from backorder_worker.entrypoints.publish import build_event, key_for, topic_for
+from backorder_worker.entrypoints.worker.runner import build_worker
 from backorder_worker.settings import DatabaseSettings, KafkaSettings, RedisSettings, Settings
 
 

@@ -24,8 +24,8 @@ from backorder_worker.adapters.postgres.inspect import (
     waiting_shipments,
 )
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
+from backorder_worker.bootstrap import release_policy
 from backorder_worker.entrypoints import waiting_view as view
-from backorder_worker.entrypoints.worker.translate import release_policy
 from backorder_worker.service_layer.explain import explain
 from backorder_worker.settings import Settings, load_settings
 

@@ -26,11 +26,12 @@ import sqlalchemy as sa
 
 from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
+from backorder_worker.bootstrap import batch_retry, release_policy
 from backorder_worker.domain.outcomes import ShipmentReleased, ShipmentUnroutable
 from backorder_worker.entrypoints.publish import build_event, key_for, topic_for
 from backorder_worker.entrypoints.worker.batch import BatchProcessor
-from backorder_worker.entrypoints.worker.translate import release_policy
 from backorder_worker.observability.metrics import Metrics
+from backorder_worker.service_layer.batch import ApplyBatch
 from backorder_worker.service_layer.results import Applied
 from backorder_worker.settings import Settings
 from backorder_worker.wire import InvalidMessage
@@ -70,7 +71,8 @@ def what_if(
         timestamp_ms=int(time.time() * 1000),
     )
     uow = PostgresUnitOfWork(engine, settings.topics)
-    processor = BatchProcessor(uow, release_policy(settings), lambda: now, Metrics())
+    apply = ApplyBatch(uow, release_policy(settings), lambda: now, batch_retry())
+    processor = BatchProcessor(apply, Metrics())
     result = processor.process([record], dry_run=True)
     ((_, _, outcome),) = result.outcomes
     if isinstance(outcome, InvalidMessage):

@@ -24,11 +24,10 @@ _CONSTANTS = {
 
 
 def hook_is_wired(point: str) -> bool:
-    """Whether the worker calls `maybe_crash(point)` (worker.py or batch.py)."""
-    from backorder_worker.entrypoints.worker import batch
-    from backorder_worker.entrypoints.worker import loop as worker
+    """Whether the worker calls `maybe_crash(point)` (its loop.py or batch.py)."""
+    from backorder_worker.entrypoints.worker import batch, loop
 
-    source = inspect.getsource(batch) + inspect.getsource(worker)
+    source = inspect.getsource(batch) + inspect.getsource(loop)
     name = re.escape(_CONSTANTS[point])
     pattern = rf"maybe_crash\(\s*(fault_points\.)?({name}|\"{re.escape(point)}\")\s*\)"
     return re.search(pattern, source) is not None

@@ -1,67 +1,40 @@
-"""One poll batch, from raw records to durable effects. The worker and `replay` share it.
+"""One poll batch at the edge: raw records in, the batch use case called, metrics out.
 
-The processing order for a batch:
+The worker's loop and `replay` hand it the records of one poll. It owns what the service
+layer must not know about Kafka records and the wire format:
 
-1. decode and validate every record; a record that fails becomes a dead letter with its
-   error (it is never retried: the same bytes would fail the same way);
-2. open one Postgres transaction for the whole batch; claim every event id in the inbox
-   at once (a seen id has no effect), lock every SKU the batch names (and the locations
-   whose stock it raises or that it changes) in one statement and one order, waiting —
-   with them any lock an earlier run of this batch found held by another transaction
-   (``service_layer/locking.py``: later lock calls only try, and a refused one re-runs
-   the transaction at once, so no deadlock can form); learn which SKUs anybody waits
-   for, and read ahead their listings, the first waiting-room page of each SKU the
-   batch raises and the shipments and supplies it looks up — a few statements for the
-   batch; the stock of the locked SKUs is then
-   read once, at its first use;
-3. apply each event in order: the core's decisions, the state, the outbox rows. A rejected
-   event (an unknown shipment, a reused id) gives its claim back and becomes a dead letter
-   in the same transaction. An event whose handler fails with a non-transient error (a
-   bug, bad data the decoder let through) rolls the batch back; the batch is then run
-   again with that event dead-lettered instead of applied, so one poison event costs one
-   re-run, not a stalled partition;
-4. commit: every effect of the batch, its inbox rows and its outbox rows are durable
-   together. A transient failure (connection, deadlock, a lost race) retries the whole
-   transaction with backoff; when retries run out the error propagates and the caller
-   stops *without* committing offsets, so the batch is redelivered.
+1. decode and validate every record (``wire.decode_event``, then ``translate``); a record
+   that fails becomes an item without a command, which the use case dead-letters (it is
+   never retried: the same bytes would fail the same way), and is logged now;
+2. ``ApplyBatch`` (``service_layer/batch.py``): the one transaction of the batch, its
+   retries and its poison re-runs. The dead letters it writes are shaped here
+   (``DEAD_LETTER_VALUE_LIMIT``), and the test-only fault points before the commit
+   (``fault_points.py``) are handed to it from here;
+3. once it has committed: one log line per rejected event and per supply cut, in the
+   record's log context (event id, topic, partition, offset), and the metrics.
 
-Publishing the outbox and committing offsets come after, in the caller (worker.py). Why a
-whole batch in one transaction: on two cores the limit is round trips, not Kafka; a stock
-event for a SKU nobody waits for costs no statement of its own here, its units join the
-batch's one upsert of positions (see docs/performance.md).
+Publishing the outbox and committing offsets come after, in the caller (``loop.py``).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
-
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_delay,
-    wait_exponential_jitter,
-)
+from functools import partial
 
 from backorder_worker.adapters.kafka.records import SourceRecord
-from backorder_worker.adapters.postgres.errors import is_transient
-from backorder_worker.domain.model import ReleasePolicy
 from backorder_worker.domain.outcomes import ShipmentReleased, ShipmentUnroutable
 from backorder_worker.domain.receiving import SupplyCut
 from backorder_worker.entrypoints.worker import fault_points
 from backorder_worker.entrypoints.worker.translate import to_envelope
 from backorder_worker.observability.logging import log_context
 from backorder_worker.observability.metrics import Metrics
-from backorder_worker.service_layer.commands import Envelope
-from backorder_worker.service_layer.handlers import handle
-from backorder_worker.service_layer.locking import LockContended, LockNeeds, locks_of_all
-from backorder_worker.service_layer.ports import DeadLetter, OutboxRow, Store, UnitOfWork
+from backorder_worker.service_layer.batch import ApplyBatch, BatchItem, BatchOutcome
+from backorder_worker.service_layer.ports import DeadLetter, OutboxRow
 from backorder_worker.service_layer.results import Applied, Duplicate, Outcome, Rejected
-from backorder_worker.service_layer.rounds import read_ahead_for
 from backorder_worker.wire import InvalidMessage, decode_event
 
 log = logging.getLogger(__name__)
@@ -69,11 +42,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class BatchResult:
+    """What a batch of records came to: counts, the outbox rows it wrote (for the relay's
+    fast path) and each record's event type and outcome."""
+
     applied: int = 0
     duplicates: int = 0
     invalid: int = 0
-    outbox_rows: list[OutboxRow] = field(default_factory=list)  # written, for the fast path
-    event_seconds: list[float] = field(default_factory=list)
+    outbox_rows: list[OutboxRow] = field(default_factory=list)
     outcomes: list[tuple[SourceRecord, str, Outcome | InvalidMessage]] = field(default_factory=list)
 
     @property
@@ -81,170 +56,52 @@ class BatchResult:
         return [row.id for row in self.outbox_rows]
 
 
-@dataclass(frozen=True, slots=True)
-class _Decoded:
-    record: SourceRecord
-    envelope: Envelope | None
-    error: InvalidMessage | None
-
-
 class BatchProcessor:
+    """Steps 1 to 3 of the module doc for each batch of records it is given."""
+
     def __init__(
-        self,
-        uow: UnitOfWork,
-        policy: ReleasePolicy,
-        clock: Callable[[], datetime],
-        metrics: Metrics,
-        max_message_bytes: int = 1_048_576,
-        retry_for_s: float = 60.0,
+        self, apply: ApplyBatch, metrics: Metrics, max_message_bytes: int = 1_048_576
     ) -> None:
-        self.uow, self.policy, self.clock, self.metrics = uow, policy, clock, metrics
-        self.max_message_bytes = max_message_bytes
-        self.retry_for_s = retry_for_s
+        self.apply, self.metrics, self.max_message_bytes = apply, metrics, max_message_bytes
 
     def process(self, records: Sequence[SourceRecord], dry_run: bool = False) -> BatchResult:
         started = time.perf_counter()
         decoded = [self._decode(record) for record in records]
-        retrying = Retrying(
-            retry=retry_if_exception(is_transient),
-            stop=stop_after_delay(self.retry_for_s),
-            wait=wait_exponential_jitter(multiplier=0.05, max=2.0),
-            before_sleep=_log_retry,
-            reraise=True,
-        )
-        poisoned: dict[int, Rejected] = {}
-        first_locks = _FirstLocks()
-        while True:
-            try:
-                result = retrying(self._transaction, decoded, poisoned, dry_run, first_locks)
-                break
-            except _EventFailed as failed:
-                poisoned[failed.index] = failed.outcome  # run the batch again without it
-            except _DryRun as rolled_back:
-                return rolled_back.result
-        self._observe(result, time.perf_counter() - started, len(records))
+        items = [one.item for one in decoded]
+        done = self.apply(items, dry_run=dry_run, before_commit=_fault_points_before_commit)
+        result = BatchResult(done.applied, done.duplicates, done.invalid, done.outbox_rows)
+        for one, outcome in zip(decoded, done.outcomes, strict=True):
+            result.outcomes.append((one.record, one.event_type, one.error or outcome))
+            _report(one, outcome)
+        self.metrics.lock_reruns_total.inc(done.lock_reruns)
+        if not dry_run:
+            seconds = time.perf_counter() - started
+            self._observe(result, done.event_seconds, seconds, len(records))
         return result
 
     def _decode(self, record: SourceRecord) -> _Decoded:
+        letter = partial(_letter, record)
         try:
             event = decode_event(record.value, record.headers, self.max_message_bytes)
-            return _Decoded(record, to_envelope(event), None)
         except InvalidMessage as error:
-            return _Decoded(record, None, error)
-
-    def _transaction(
-        self,
-        decoded: list[_Decoded],
-        poisoned: dict[int, Rejected],
-        dry_run: bool,
-        first_locks: _FirstLocks,
-    ) -> BatchResult:
-        while True:
-            try:
-                return self._run(decoded, poisoned, dry_run, first_locks.needs)
-            except LockContended as contended:
-                # Another transaction holds a lock a round needed: run again at once,
-                # waiting for it in the first lock call (it is rolled back already).
-                first_locks.needs |= contended.needs
-                self.metrics.lock_reruns_total.inc()
-                log.debug(
-                    "locks held elsewhere; the batch runs again",
-                    extra={"locks": str(contended.needs)},
-                )
-
-    def _run(
-        self,
-        decoded: list[_Decoded],
-        poisoned: dict[int, Rejected],
-        dry_run: bool,
-        first_locks: LockNeeds,
-    ) -> BatchResult:
-        result = BatchResult()
-        live = [
-            item.envelope
-            for i, item in enumerate(decoded)
-            if item.envelope is not None and i not in poisoned
-        ]
-        with self.uow() as store:
-            store.claim_events([(e.event_id, e.event_type, e.digest) for e in live])
-            commands = [e.command for e in live]
-            needs = locks_of_all(commands) | first_locks
-            store.lock(needs)
-            waited_for = store.waiting_skus(needs.skus)
-            store.read_ahead(read_ahead_for(commands, waited_for, self.policy.release_order))
-            for index, item in enumerate(decoded):
-                self._one(store, index, item, poisoned.get(index), result)
-            result.outbox_rows = store.outbox_rows()
-            if dry_run:
-                raise _DryRun(result)
-            fault_points.maybe_crash(fault_points.BEFORE_DB_COMMIT)
-            if result.applied:
-                fault_points.maybe_crash(fault_points.APPLIED_BEFORE_COMMIT)
-        return result
-
-    def _one(
-        self,
-        store: Store,
-        index: int,
-        item: _Decoded,
-        poisoned: Rejected | None,
-        result: BatchResult,
-    ) -> None:
-        record, envelope = item.record, item.envelope
-        with log_context(
-            event_id=envelope.event_id if envelope else None,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-        ):
-            if envelope is None:
-                assert item.error is not None
+            with _context(record, None):
                 log.warning(
                     "invalid message",
-                    extra={"error_type": item.error.error_type, "error": item.error.message},
+                    extra={"error_type": error.error_type, "error": error.message},
                 )
-                store.dead_letter(_letter(record, item.error.error_type, item.error.message))
-                result.invalid += 1
-                result.outcomes.append((record, "unknown", item.error))
-                return
-            outcome = poisoned or self._apply(store, index, envelope, result)
-            result.outcomes.append((record, envelope.event_type, outcome))
-            if isinstance(outcome, Duplicate):
-                result.duplicates += 1
-            elif isinstance(outcome, Rejected):
-                log.warning(
-                    "event rejected",
-                    extra={"error_type": outcome.error_type, "error": outcome.message},
-                )
-                store.dead_letter(_letter(record, outcome.error_type, outcome.message))
-                result.invalid += 1
-            else:
-                result.applied += 1
-                if outcome.note:
-                    log.info(outcome.note)
-                if outcome.supply_cut is not None:
-                    _warn_supply_cut(outcome.supply_cut)
+            invalid = Rejected(error.error_type, error.message)
+            return _Decoded(record, BatchItem(None, letter, invalid), error)
+        return _Decoded(record, BatchItem(to_envelope(event), letter), None)
 
-    def _apply(self, store: Store, index: int, envelope: Envelope, result: BatchResult) -> Outcome:
-        started = time.perf_counter()
-        try:
-            return handle(envelope, store, self.policy, self.clock())
-        except Exception as error:
-            if is_transient(error):
-                raise
-            log.exception("event failed; the batch runs again with it dead-lettered")
-            rejected = Rejected("processing-error", f"{type(error).__name__}: {error}"[:1000])
-            raise _EventFailed(index, rejected) from error
-        finally:
-            result.event_seconds.append(time.perf_counter() - started)
-
-    def _observe(self, result: BatchResult, seconds: float, size: int) -> None:
+    def _observe(
+        self, result: BatchResult, event_seconds: list[float], seconds: float, size: int
+    ) -> None:
         metrics = self.metrics
         metrics.batch_size.observe(size)
         metrics.processing_seconds.labels(scope="batch").observe(seconds)
         event_histogram = metrics.processing_seconds.labels(scope="event")
-        for event_seconds in result.event_seconds:
-            event_histogram.observe(event_seconds)
+        for one_event_seconds in event_seconds:
+            event_histogram.observe(one_event_seconds)
         for record, event_type, outcome in result.outcomes:
             label = _outcome_label(outcome)
             metrics.events_total.labels(topic=record.topic, type=event_type, outcome=label).inc()
@@ -261,6 +118,49 @@ class BatchProcessor:
                         metrics.unroutable_total.labels(state=decision.state.value).inc()
 
 
+@dataclass(frozen=True, slots=True)
+class _Decoded:
+    record: SourceRecord
+    item: BatchItem
+    error: InvalidMessage | None  # why the record is no event (logged when decoded)
+
+    @property
+    def event_type(self) -> str:
+        envelope = self.item.envelope
+        return "unknown" if envelope is None else envelope.event_type
+
+
+def _fault_points_before_commit(done: BatchOutcome) -> None:
+    """The reliability tests' points between writing and committing (fault_points.py)."""
+    fault_points.maybe_crash(fault_points.BEFORE_DB_COMMIT)
+    if done.applied:
+        fault_points.maybe_crash(fault_points.APPLIED_BEFORE_COMMIT)
+
+
+def _context(record: SourceRecord, event_id: str | None) -> AbstractContextManager[None]:
+    return log_context(
+        event_id=event_id, topic=record.topic, partition=record.partition, offset=record.offset
+    )
+
+
+def _report(one: _Decoded, outcome: Outcome) -> None:
+    """The log lines of an event's outcome, in the record's log context."""
+    envelope = one.item.envelope
+    if envelope is None:
+        return  # logged when it failed to decode
+    with _context(one.record, envelope.event_id):
+        if isinstance(outcome, Rejected):
+            log.warning(
+                "event rejected",
+                extra={"error_type": outcome.error_type, "error": outcome.message},
+            )
+        elif isinstance(outcome, Applied):
+            if outcome.note:
+                log.info(outcome.note)
+            if outcome.supply_cut is not None:
+                _warn_supply_cut(outcome.supply_cut)
+
+
 def _warn_supply_cut(cut: SupplyCut) -> None:
     """A supply now short of what it promised cannot take its FUTURE releases back (I2),
     so it is said loudly (README, "Rules as built"); the counters follow after commit."""
@@ -274,38 +174,6 @@ def _warn_supply_cut(cut: SupplyCut) -> None:
             "shipments": list(cut.shipment_ids),
         },
     )
-
-
-def _log_retry(state: RetryCallState) -> None:
-    error = state.outcome.exception() if state.outcome else None
-    log.warning(
-        "transient failure, retrying the batch",
-        extra={"attempt": state.attempt_number, "error": repr(error)},
-    )
-
-
-@dataclass
-class _FirstLocks:
-    """Locks found held elsewhere by earlier runs of one batch: its next run takes them
-    in its first, waiting, lock call."""
-
-    needs: LockNeeds = field(default_factory=LockNeeds)
-
-
-class _EventFailed(Exception):
-    """One event failed for good: roll the batch back and run it again without it."""
-
-    def __init__(self, index: int, outcome: Rejected) -> None:
-        super().__init__(outcome.message)
-        self.index, self.outcome = index, outcome
-
-
-class _DryRun(Exception):
-    """Rolls a dry run's transaction back while keeping what it would have done."""
-
-    def __init__(self, result: BatchResult) -> None:
-        super().__init__("dry run")
-        self.result = result
 
 
 def _outcome_label(outcome: Outcome | InvalidMessage) -> str:

@@ -1,6 +1,7 @@
 """The consume loop of `backorder-worker run`.
 
-Per poll batch, in this order (batch.py holds steps 1 to 3):
+Per poll batch, in this order (``batch.py`` holds steps 2 and 3, the transaction itself
+is the service layer's ``ApplyBatch``):
 
 1. poll a batch of records from the assigned partitions;
 2. decode and validate them (invalid: a dead letter, never a retry);

@@ -13,9 +13,10 @@ Per polled batch, in this order:
 
 1. keep the records of the range (dead letters are turned back into their original record:
    key, value and original headers, `ce_*` included, at their source position);
-2. `BatchProcessor.process`, the worker's own transaction: an input already applied is a
-   duplicate in the inbox and has no second effect; an invalid one is dead-lettered again
-   (through the outbox, as in the worker) and counted `invalid`. `dry_run` rolls it back;
+2. `BatchProcessor.process`, the worker's own edge and transaction (`ApplyBatch`): an
+   input already applied is a duplicate in the inbox and has no second effect; an invalid
+   one is dead-lettered again (through the outbox, as in the worker) and counted
+   `invalid`. `dry_run` rolls it back;
 3. publish the outbox rows of that transaction (`OutboxRelay.publish`); skipped in a dry run;
 4. no offset commit: there is no group.
 
@@ -36,8 +37,14 @@ import logging
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
+from backorder_worker.adapters.kafka.admin import partitions_for
+from backorder_worker.adapters.kafka.producer import KafkaPublisher
+from backorder_worker.adapters.kafka.reader import TopicReader
+from backorder_worker.adapters.kafka.records import PartitionId
+from backorder_worker.adapters.kafka.relay import OutboxRelay
+from backorder_worker.bootstrap import Services, utc_now
+from backorder_worker.entrypoints.worker.batch import BatchProcessor
 from backorder_worker.entrypoints.worker.replay_range import (
     Counts,
     Cursor,
@@ -51,10 +58,6 @@ from backorder_worker.entrypoints.worker.replay_range import (
     partitions_of,
 )
 from backorder_worker.settings import Settings
-
-if TYPE_CHECKING:
-    from backorder_worker.adapters.kafka.relay import OutboxRelay
-    from backorder_worker.bootstrap import Services
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +98,6 @@ def replay(
     module doc. Raises `ReplayError` for an unknown topic or partition, or when the broker
     gives nothing for `stall_timeout_s`; a database failure that outlasts the processor's
     retries propagates. Either way, the batches before it stay applied and published."""
-    from backorder_worker.adapters.kafka.admin import partitions_for
-    from backorder_worker.adapters.kafka.producer import KafkaPublisher
-    from backorder_worker.adapters.kafka.reader import TopicReader
-    from backorder_worker.adapters.kafka.records import PartitionId
-    from backorder_worker.adapters.kafka.relay import OutboxRelay
-    from backorder_worker.bootstrap import utc_now
-    from backorder_worker.entrypoints.worker.batch import BatchProcessor
-
     topic = resolve_topic(settings, topic)
     horizon = inbox_horizon(settings, utc_now())
     if from_time is not None and epoch_ms(from_time) < epoch_ms(horizon):
@@ -117,7 +112,7 @@ def replay(
         to_offset=to_offset,
     )
     starts = None if from_offset is None else {PartitionId(topic, p): from_offset for p in chosen}
-    processor = BatchProcessor(services.uow, services.policy, utc_now, services.metrics)
+    processor = BatchProcessor(services.apply_batch, services.metrics)
     counts = Counts()
     with ExitStack() as stack:
         reader = TopicReader(
