@@ -292,20 +292,3 @@ class ReleaseRound:
 
     def _may_help(self, shipment: Shipment) -> bool:
         return self.floors is None or not shipment.skus.isdisjoint(self._raised_skus())
-
-
-def decide_round(
-    candidates: Iterable[Candidate],
-    catalog: Catalog,
-    policy: ReleasePolicy,
-    pool: StockPool,
-    now: datetime,
-    trigger: Trigger,
-    floors: Floors | None = None,
-) -> list[Decision]:
-    """All decisions of one round; candidates are put in release order first (I4)."""
-    round_ = ReleaseRound(catalog, policy, pool, now, trigger, floors)
-    decisions: list[Decision] = []
-    for candidate in sorted(candidates, key=lambda c: release_order_key(policy.release_order, c)):
-        decisions.extend(round_.decide(candidate))
-    return decisions

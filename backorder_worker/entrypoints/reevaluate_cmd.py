@@ -26,7 +26,6 @@ from backorder_worker.entrypoints.reevaluation_run import (
     direct_unit_of_work,
     transient_retry,
 )
-from backorder_worker.service_layer.commands import Reevaluate
 from backorder_worker.service_layer.reevaluation import PageDone, ReevaluationSummary, reevaluate
 from backorder_worker.service_layer.rounds import PAGE_SIZE
 from backorder_worker.settings import Settings, load_settings
@@ -104,13 +103,12 @@ def _walk(
             click.echo(f"page {page.number}: {done.evaluated} evaluated so far", err=True)
             last_shown = time.monotonic()
 
-    command = Reevaluate(frozenset(skus) if skus else None)
     return reevaluate(
         direct_unit_of_work(services),
         services.policy,
         now,
         run_id,
-        skus=command.skus,
+        skus=frozenset(skus) if skus else None,
         dry_run=dry_run,
         page_size=page_size,
         retry=transient_retry(),
