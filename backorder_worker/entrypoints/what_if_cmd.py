@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from backorder_worker.adapters.postgres.engine import make_engine
 from backorder_worker.entrypoints import waiting_view as view
 from backorder_worker.entrypoints.what_if import WhatIf, what_if
+from backorder_worker.service_layer.errors import TransientError
 from backorder_worker.settings import load_settings
 from backorder_worker.wire import InvalidMessage
 
@@ -83,8 +84,10 @@ def _run(ctx: click.Context, event_type: str, data: dict[str, Any], as_json: boo
         answer = what_if(engine, settings, event_type, data, datetime.now(UTC))
     except InvalidMessage as error:
         raise click.UsageError(error.message) from error
-    except sa.exc.OperationalError as error:
-        raise click.ClickException(f"cannot read the database: {error.orig}") from error
+    except (sa.exc.OperationalError, TransientError) as error:
+        failure = error.__cause__ if isinstance(error, TransientError) else error
+        reason = getattr(failure, "orig", failure)
+        raise click.ClickException(f"cannot read the database: {reason}") from error
     finally:
         engine.dispose()
     click.echo(view.to_json(what_if_json(answer)) if as_json else what_if_text(answer))
