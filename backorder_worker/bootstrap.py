@@ -3,7 +3,8 @@
 Nothing is created at import time. The entry points load the settings once, call
 ``build_services`` (Postgres, Redis, the release policy, the clock, the batch use case with
 its retry) and, for the consume loop, ``build_worker_parts`` (the Kafka source, publisher,
-relay and sweeper), and assemble what they run from those; tests build their own the same
+relay and sweeper), or for a replay ``build_topic_reader`` and ``build_publishing``, and
+assemble what they run from those; tests build their own the same
 way. It imports no entry point: they ask it.
 """
 
@@ -28,8 +29,11 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from backorder_worker.adapters.kafka.admin import partitions_for
 from backorder_worker.adapters.kafka.consumer import KafkaSource
 from backorder_worker.adapters.kafka.producer import KafkaPublisher
+from backorder_worker.adapters.kafka.reader import TopicReader
+from backorder_worker.adapters.kafka.records import PartitionId
 from backorder_worker.adapters.kafka.relay import OutboxRelay, OutboxSweeper, orphaned_after_s
 from backorder_worker.adapters.postgres.engine import make_engine
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
@@ -159,19 +163,60 @@ def output_topics(settings: Settings) -> list[str]:
 
 
 @dataclass
+class Publishing:
+    """The outbox relay over a producer of its own, closed with it."""
+
+    relay: OutboxRelay
+    publisher: KafkaPublisher
+
+    def close(self) -> None:
+        self.publisher.close()
+
+
+def build_publishing(services: Services, *, client_id: str | None = None) -> Publishing:
+    publisher = KafkaPublisher(services.settings.kafka, client_id=client_id)
+    return Publishing(OutboxRelay(services.outbox, publisher), publisher)
+
+
+def topic_partitions(settings: Settings, topic: str) -> list[int]:
+    """The partition ids of ``topic``, sorted; empty when it does not exist."""
+    return partitions_for(settings.kafka.bootstrap_servers, settings.kafka, topic)
+
+
+def build_topic_reader(
+    settings: Settings, topic: str, partitions: list[int], from_offset: int | None
+) -> TopicReader:
+    """A reader of ``partitions`` of ``topic`` in no consumer group, each from
+    ``from_offset`` (else from its beginning)."""
+    starts = (
+        None if from_offset is None else {PartitionId(topic, p): from_offset for p in partitions}
+    )
+    return TopicReader(
+        settings.kafka,
+        [topic],
+        partitions=partitions,
+        start_offsets=starts,
+        max_poll_records=settings.kafka.max_poll_records,
+    )
+
+
+@dataclass
 class WorkerParts:
     """What the consume loop runs with besides the services, to be closed together (the
     source closes itself when the loop ends)."""
 
     source: KafkaSource
-    publisher: KafkaPublisher
-    relay: OutboxRelay
+    publishing: Publishing
     sweeper: OutboxSweeper
     progress: LoopProgress
 
+    @property
+    def relay(self) -> OutboxRelay:
+        return self.publishing.relay
+
     def close(self) -> None:
         self.sweeper.stop()
-        self.publisher.close()
+        self.publishing.close()
 
 
 def build_worker_parts(
@@ -181,12 +226,13 @@ def build_worker_parts(
     sweep_interval_s: float = SWEEP_INTERVAL_S,
 ) -> WorkerParts:
     settings = services.settings
-    publisher = KafkaPublisher(settings.kafka, client_id=client_id)
-    relay = OutboxRelay(services.outbox, publisher)
+    publishing = build_publishing(services, client_id=client_id)
     # Every replica sweeps (no lease: relay.py says why that is safe), so what a dead
     # worker committed and did not publish goes out within session timeout + interval.
     older_than_s = orphaned_after_s(settings.kafka.session_timeout_ms / 1000)
-    sweeper = OutboxSweeper(relay, interval_s=sweep_interval_s, older_than_s=older_than_s)
+    sweeper = OutboxSweeper(
+        publishing.relay, interval_s=sweep_interval_s, older_than_s=older_than_s
+    )
     source = KafkaSource(settings.kafka, input_topics(settings), client_id=client_id)
     progress = LoopProgress(stall_after_s(settings.kafka.max_poll_interval_ms))
-    return WorkerParts(source, publisher, relay, sweeper, progress)
+    return WorkerParts(source, publishing, sweeper, progress)

@@ -69,7 +69,7 @@ def run_worker(
     probes = WorkerProbes(worker.source, services.engine, worker.progress)
     health = HealthServer(services.metrics, probes.is_live, probes.is_ready, port=http_port)
     health.start()
-    running.parts.sweeper.start()
+    running.sweeper.start()
     daily = DailyReevaluation.for_services(services, worker.relay).start()
     worker.install_signal_handlers()
     log.info("worker started", extra={"group": settings.kafka.group_id, "http_port": health.port})
