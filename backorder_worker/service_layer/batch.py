@@ -75,10 +75,6 @@ class BatchOutcome:
     event_seconds: list[float] = field(default_factory=list)
     lock_reruns: int = 0  # runs again at once for locks held elsewhere (locking.py, rule 3)
 
-    @property
-    def outbox_ids(self) -> list[int]:
-        return [row.id for row in self.outbox_rows]
-
 
 BeforeCommit = Callable[[BatchOutcome], None]
 
