@@ -4,8 +4,8 @@ Nothing is created at import time. The entry points load the settings once, call
 ``build_services`` (Postgres, Redis, the release policy, the clock, the batch use case with
 its retry) and, for the consume loop, ``build_worker_parts`` (the Kafka source, publisher,
 relay and sweeper), or for a replay ``build_topic_reader`` and ``build_publishing``, and
-assemble what they run from those; tests build their own the same
-way. It imports no entry point: they ask it.
+assemble what they run from those; tests build their own the same way. It imports no entry
+point: they ask it. Which retries the use cases get (tenacity) is decided here too.
 """
 
 from __future__ import annotations

@@ -10,8 +10,10 @@ layer must not know about Kafka records and the wire format:
    retries and its poison re-runs. The dead letters it writes are shaped here
    (``DEAD_LETTER_VALUE_LIMIT``), and the test-only fault points before the commit
    (``fault_points.py``) are handed to it from here;
-3. once it has committed: one log line per rejected event and per supply cut, in the
-   record's log context (event id, topic, partition, offset), and the metrics.
+3. once it has returned (committed, or rolled back in a dry run): one log line per
+   rejected event, note and supply cut, in the record's log context (event id, topic,
+   partition, offset), said once however many times the transaction ran; then the
+   metrics of a committed batch.
 
 Publishing the outbox and committing offsets come after, in the caller (``loop.py``).
 """
