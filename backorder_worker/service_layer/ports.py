@@ -26,6 +26,7 @@ from backorder_worker.domain.model import (
 )
 from backorder_worker.domain.outcomes import Decision, ShipmentUnroutable, Trigger
 from backorder_worker.domain.receiving import SupplyCut
+from backorder_worker.service_layer.errors import TransientError
 from backorder_worker.service_layer.locking import LockNeeds
 
 
@@ -266,7 +267,7 @@ class UnitOfWork(Protocol):
         """Opens a transaction; commits when the block ends, rolls back on an exception."""
 
 
-class ConcurrentRelease(Exception):
+class ConcurrentRelease(TransientError):
     """Another transaction changed the shipment first: retry the whole transaction."""
 
 

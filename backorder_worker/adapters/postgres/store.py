@@ -25,6 +25,7 @@ from backorder_worker.adapters.postgres import catalog, draws, inbox, outbox, st
 from backorder_worker.adapters.postgres import shipments as rooms
 from backorder_worker.adapters.postgres.decision_batch import Timed, write_decisions
 from backorder_worker.adapters.postgres.decisions import rows_written
+from backorder_worker.adapters.postgres.errors import translate_transient
 from backorder_worker.adapters.postgres.locked_stock import LockedStock
 from backorder_worker.adapters.postgres.locks import HeldLocks, raise_lock_key, unheld_keys
 from backorder_worker.adapters.postgres.waiting_room import (
@@ -384,7 +385,8 @@ class PostgresStore:
 
 
 class PostgresUnitOfWork:
-    """Each call opens a transaction: commit when the block ends, rollback on an exception."""
+    """Each call opens a transaction: commit when the block ends, rollback on an exception.
+    A transient database failure, the commit's included, leaves it as ``TransientError``."""
 
     def __init__(
         self, engine: sa.Engine, topics: TopicsSettings, source: str = DEFAULT_SOURCE
@@ -393,7 +395,7 @@ class PostgresUnitOfWork:
 
     @contextmanager
     def __call__(self) -> Iterator[PostgresStore]:
-        with self._engine.begin() as connection:
+        with translate_transient(), self._engine.begin() as connection:
             store = PostgresStore(connection, self._topics, self._source)
             yield store
             store.flush()

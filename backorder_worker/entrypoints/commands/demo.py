@@ -13,9 +13,9 @@ import sys
 
 import click
 
-from backorder_worker.bootstrap import build_worker
 from backorder_worker.devstack.demo import run_demo
 from backorder_worker.entrypoints.cli_errors import CliFailure
+from backorder_worker.entrypoints.worker.runner import build_worker
 from backorder_worker.observability.logging import configure_logging
 
 # What the embedded stack imports when it starts (pyproject.toml's `embedded` extra).

@@ -22,7 +22,6 @@ from backorder_worker.bootstrap import Services, build_publisher, build_relay, b
 from backorder_worker.entrypoints.commands import settings_of
 from backorder_worker.entrypoints.jobs.pages import PublishPages, transient_retry
 from backorder_worker.entrypoints.preflight import require_kafka, require_schema
-from backorder_worker.service_layer.commands import Reevaluate
 from backorder_worker.service_layer.reevaluation import PageDone, ReevaluationSummary, reevaluate
 from backorder_worker.service_layer.rounds import PAGE_SIZE
 from backorder_worker.settings import Settings
@@ -100,13 +99,12 @@ def _walk(
             click.echo(f"page {page.number}: {done.evaluated} evaluated so far", err=True)
             last_shown = time.monotonic()
 
-    command = Reevaluate(frozenset(skus) if skus else None)
     return reevaluate(
         services.uow,
         services.policy,
         now,
         run_id,
-        skus=command.skus,
+        skus=frozenset(skus) if skus else None,
         dry_run=dry_run,
         page_size=page_size,
         retry=transient_retry(),

@@ -15,8 +15,8 @@ import click
 from backorder_worker.bootstrap import build_services
 from backorder_worker.entrypoints.commands import settings_of
 from backorder_worker.entrypoints.preflight import require_kafka, require_schema
-from backorder_worker.entrypoints.replay import replay
-from backorder_worker.entrypoints.replay_range import ReplayError, ReplayProgress
+from backorder_worker.entrypoints.worker.replay import replay
+from backorder_worker.entrypoints.worker.replay_range import ReplayError, ReplayProgress
 
 
 def _time_option(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:

@@ -13,7 +13,7 @@ from backorder_worker.adapters.postgres.migrate import migrate as migrate_schema
 from backorder_worker.bootstrap import input_topics, output_topics
 from backorder_worker.entrypoints.commands import settings_of
 from backorder_worker.entrypoints.preflight import require_free_port, require_kafka, require_schema
-from backorder_worker.entrypoints.runner import run_worker
+from backorder_worker.entrypoints.worker.runner import run_worker
 from backorder_worker.settings import ObservabilitySettings
 
 

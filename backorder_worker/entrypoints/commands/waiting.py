@@ -22,10 +22,9 @@ from backorder_worker.adapters.postgres.inspect import (
     shipment_view,
     waiting_shipments,
 )
-from backorder_worker.bootstrap import build_read_engine, build_unit_of_work
+from backorder_worker.bootstrap import build_read_engine, build_unit_of_work, release_policy
 from backorder_worker.entrypoints import views as view
 from backorder_worker.entrypoints.commands import settings_of
-from backorder_worker.entrypoints.translate import release_policy
 from backorder_worker.service_layer.explain import explain
 from backorder_worker.settings import Settings
 

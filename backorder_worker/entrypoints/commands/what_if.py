@@ -31,13 +31,19 @@ import click
 import sqlalchemy as sa
 
 from backorder_worker.adapters.kafka.records import SourceRecord
-from backorder_worker.bootstrap import build_read_engine, build_unit_of_work
+from backorder_worker.bootstrap import (
+    batch_retry,
+    build_read_engine,
+    build_unit_of_work,
+    release_policy,
+)
 from backorder_worker.domain.outcomes import ShipmentReleased, ShipmentUnroutable
 from backorder_worker.entrypoints import views as view
-from backorder_worker.entrypoints.batch import BatchProcessor
 from backorder_worker.entrypoints.commands import settings_of
-from backorder_worker.entrypoints.translate import release_policy
+from backorder_worker.entrypoints.worker.batch import BatchProcessor
 from backorder_worker.observability.metrics import Metrics
+from backorder_worker.service_layer.batch import ApplyBatch
+from backorder_worker.service_layer.errors import TransientError
 from backorder_worker.service_layer.results import Applied
 from backorder_worker.settings import Settings
 from backorder_worker.wire import InvalidMessage
@@ -78,7 +84,8 @@ def what_if(
         timestamp_ms=int(time.time() * 1000),
     )
     uow = build_unit_of_work(engine, settings)
-    processor = BatchProcessor(uow, release_policy(settings), lambda: now, Metrics())
+    apply = ApplyBatch(uow, release_policy(settings), lambda: now, batch_retry())
+    processor = BatchProcessor(apply, Metrics())
     result = processor.process([record], dry_run=True)
     ((_, _, outcome),) = result.outcomes
     if isinstance(outcome, InvalidMessage):
@@ -154,8 +161,10 @@ def _run(ctx: click.Context, event_type: str, data: dict[str, Any], as_json: boo
         answer = what_if(engine, settings, event_type, data, datetime.now(UTC))
     except InvalidMessage as error:
         raise click.UsageError(error.message) from error
-    except sa.exc.OperationalError as error:
-        raise click.ClickException(f"cannot read the database: {error.orig}") from error
+    except (sa.exc.OperationalError, TransientError) as error:
+        failure = error.__cause__ if isinstance(error, TransientError) else error
+        reason = getattr(failure, "orig", failure)
+        raise click.ClickException(f"cannot read the database: {reason}") from error
     finally:
         engine.dispose()
     click.echo(view.to_json(what_if_json(answer)) if as_json else what_if_text(answer))
