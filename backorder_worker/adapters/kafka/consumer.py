@@ -2,7 +2,7 @@
 
 `KafkaSource` wraps kafka-python's `KafkaConsumer` with the settings this worker needs
 (DEVSTACK.md): no auto-commit, a new group starts at the **earliest** offset (SPEC §3),
-cooperative-sticky assignment, and the session / heartbeat / poll-interval / batch-size values
+per-topic cooperative assignment, and the session / heartbeat / poll-interval / batch-size values
 from `KafkaSettings`. It hands out frozen `SourceRecord`s and commits only what it is told to.
 
 What the worker may assume (the rebalance contract):
@@ -39,7 +39,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
-from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
 from kafka.errors import (
     CommitFailedError,
     KafkaError,
@@ -47,6 +46,7 @@ from kafka.errors import (
     RebalanceInProgressError,
 )
 
+from backorder_worker.adapters.kafka.assignor import assignors, track_assignment
 from backorder_worker.adapters.kafka.records import (
     PartitionId,
     SourceRecord,
@@ -79,7 +79,7 @@ def consumer_config(
         "group_id": settings.group_id,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
-        "partition_assignment_strategy": (CooperativeStickyAssignor,),
+        "partition_assignment_strategy": assignors(),  # each topic spread, cooperatively
         "session_timeout_ms": settings.session_timeout_ms,
         "heartbeat_interval_ms": settings.heartbeat_interval_ms,
         "max_poll_interval_ms": settings.max_poll_interval_ms,
@@ -124,6 +124,7 @@ class KafkaSource:
         self._committed: dict[PartitionId, int] = {}
         config = consumer_config(settings, client_id=client_id, group_instance_id=group_instance_id)
         self._consumer = KafkaConsumer(**config)
+        track_assignment(config["partition_assignment_strategy"], self._consumer.assignment)
         self._consumer.subscribe(list(self._topics), listener=_Listener(self))
 
     @property
