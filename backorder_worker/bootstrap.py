@@ -19,10 +19,11 @@ from backorder_worker.adapters.kafka.consumer import KafkaSource
 from backorder_worker.adapters.kafka.producer import KafkaPublisher
 from backorder_worker.adapters.kafka.relay import OutboxRelay, OutboxSweeper, orphaned_after_s
 from backorder_worker.adapters.postgres.engine import make_engine
+from backorder_worker.adapters.postgres.lease import PostgresLease
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.adapters.redis.client import RedisGuard, make_redis
-from backorder_worker.adapters.redis.lease import FallbackLease, Lease, PostgresLease, RedisLease
+from backorder_worker.adapters.redis.lease import FallbackLease, Lease, RedisLease
 from backorder_worker.domain.model import ReleasePolicy
 from backorder_worker.entrypoints.batch import BatchProcessor
 from backorder_worker.entrypoints.translate import release_policy

@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any, Self
 import sqlalchemy as sa
 
 from backorder_worker.adapters.kafka.relay import OutboxRelay
-from backorder_worker.adapters.postgres.inspect import waiting_stats
 from backorder_worker.adapters.postgres.job_runs import JobClaim, PostgresJobRuns
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
 from backorder_worker.adapters.postgres.overdue import flag_overdue
+from backorder_worker.adapters.postgres.shipment_views import waiting_stats
 from backorder_worker.adapters.redis.lease import Lease, LeaseUnavailable
 from backorder_worker.domain.model import ReleasePolicy
 from backorder_worker.entrypoints.reevaluation_run import (

@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 
 from backorder_worker.adapters.postgres.job_runs import JobClaim, PostgresJobRuns
+from backorder_worker.adapters.postgres.lease import PostgresLease
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
 from backorder_worker.adapters.postgres.overdue import flag_overdue
 from backorder_worker.adapters.postgres.store import PostgresStore, PostgresUnitOfWork
-from backorder_worker.adapters.redis.lease import PostgresLease
 from backorder_worker.entrypoints.daily import DailyReevaluation
 from backorder_worker.entrypoints.reevaluation_run import transient_retry
 from backorder_worker.observability.metrics import Metrics
