@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import redis
 import sqlalchemy as sa
 
+from backorder_worker.adapters.event_codec import decision_encoder
 from backorder_worker.adapters.kafka.consumer import KafkaSource
 from backorder_worker.adapters.kafka.producer import KafkaPublisher
 from backorder_worker.adapters.kafka.relay import OutboxRelay, OutboxSweeper, orphaned_after_s
@@ -75,7 +76,7 @@ def build_services(settings: Settings, metrics: Metrics | None = None) -> Servic
     # The catalog is read from Postgres under the transaction's locks, never from a cache:
     # a listing or location cached before another replica's change commits would decide
     # a round on the old one and lose its release (``service_layer/locking.py``).
-    uow = PostgresUnitOfWork(engine, settings.topics)
+    uow = PostgresUnitOfWork(engine, settings.topics, encode=decision_encoder(settings.topics))
     return Services(
         settings=settings,
         engine=engine,

@@ -23,6 +23,7 @@ from tenacity import (
     wait_random,
 )
 
+from backorder_worker.adapters.event_codec import decision_encoder
 from backorder_worker.adapters.kafka.relay import OutboxRelay
 from backorder_worker.adapters.postgres.errors import is_transient
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
@@ -41,7 +42,8 @@ def direct_unit_of_work(services: Services) -> UnitOfWork:
     """Transactions that read the catalog from Postgres, not through the Redis-backed cache:
     a run touches every SKU once, so a cache gains nothing, and this thread does not
     refresh it between batches as the consume loop does."""
-    return PostgresUnitOfWork(services.engine, services.settings.topics)
+    topics = services.settings.topics
+    return PostgresUnitOfWork(services.engine, topics, encode=decision_encoder(topics))
 
 
 def transient_retry(retry_for_s: float = 60.0) -> Retrying:

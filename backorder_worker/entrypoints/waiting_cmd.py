@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import click
 import sqlalchemy as sa
 
+from backorder_worker.adapters.event_codec import decision_encoder
 from backorder_worker.adapters.postgres.engine import make_engine
 from backorder_worker.adapters.postgres.shipment_views import (
     WaitingFilter,
@@ -105,7 +106,8 @@ def _show(
     if found is None:
         click.echo(f"shipment {shipment_id} is unknown to the worker", err=True)
         sys.exit(1)
-    with PostgresUnitOfWork(engine, settings.topics)() as store:  # reads only
+    uow = PostgresUnitOfWork(engine, settings.topics, encode=decision_encoder(settings.topics))
+    with uow() as store:  # reads only
         live = explain(store, release_policy(settings), now, shipment_id)
     if as_json:
         click.echo(view.to_json({**view.view_json(found), "live_check": view.live_json(live)}))

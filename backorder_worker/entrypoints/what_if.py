@@ -24,6 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from backorder_worker.adapters.event_codec import decision_encoder
 from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.domain.outcomes import ShipmentReleased, ShipmentUnroutable
@@ -69,7 +70,7 @@ def what_if(
         headers=(),
         timestamp_ms=int(time.time() * 1000),
     )
-    uow = PostgresUnitOfWork(engine, settings.topics)
+    uow = PostgresUnitOfWork(engine, settings.topics, encode=decision_encoder(settings.topics))
     processor = BatchProcessor(uow, release_policy(settings), lambda: now, Metrics())
     result = processor.process([record], dry_run=True)
     ((_, _, outcome),) = result.outcomes

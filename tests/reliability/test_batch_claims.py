@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from backorder_worker.adapters.event_codec import decision_encoder
 from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.adapters.postgres.migrate import migrate
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
@@ -28,6 +29,7 @@ from tests.e2e.support import create_database, drop_database, new_tag
 from tests.reliability.checker import digest_of
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
+TOPICS = TopicsSettings()
 
 
 @pytest.fixture
@@ -51,7 +53,10 @@ def test_an_id_reused_with_other_content_in_one_batch_is_a_conflict_not_a_duplic
     engine: sa.Engine,
 ) -> None:
     processor = BatchProcessor(
-        PostgresUnitOfWork(engine, TopicsSettings()), ReleasePolicy(), lambda: NOW, Metrics()
+        PostgresUnitOfWork(engine, TOPICS, encode=decision_encoder(TOPICS)),
+        ReleasePolicy(),
+        lambda: NOW,
+        Metrics(),
     )
     first, second = stowed(0, 2), stowed(1, 3)
 
