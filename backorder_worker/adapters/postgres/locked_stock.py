@@ -29,7 +29,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from backorder_worker.adapters.postgres import stock
+from backorder_worker.adapters.postgres import stock, supplies
 from backorder_worker.domain.inventory import Draw, StockKey, Supply
 from backorder_worker.service_layer.ports import StockPosition
 
@@ -59,7 +59,7 @@ class LockedStock:
         self._loaded |= new
         for key in [key for key in self._added if key[1] in new]:  # added before the load
             self._change(key, self._added.pop(key), None)
-        for supply in stock.supplies_of(conn, new):
+        for supply in supplies.supplies_of(conn, new):
             if supply.supply_id not in self._upserts:  # else the kept upsert is newer
                 self._supplies[supply.supply_id] = supply
         for supply_id, kept in self._upserts.items():
@@ -163,7 +163,7 @@ class LockedStock:
         self._changed, self._added, self._upserts = set(), Counter(), {}
         stock.set_positions(conn, levels)
         stock.add_to_positions(conn, added)
-        stock.save_supplies(conn, upserts)
+        supplies.save_supplies(conn, upserts)
 
     def decisions_written(self) -> None:
         self._drawn.clear()

@@ -22,7 +22,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from backorder_worker.adapters.postgres import catalog, inbox, outbox, stock
+from backorder_worker.adapters.postgres import catalog, inbox, outbox, supplies
 from backorder_worker.adapters.postgres import shipments as rooms
 from backorder_worker.adapters.postgres.locked_stock import LockedStock
 from backorder_worker.adapters.postgres.locks import HeldLocks, raise_lock_key, unheld_keys
@@ -108,7 +108,7 @@ class PostgresStore(PostgresStock):
             known = rooms.existing(self._conn, ahead.shipment_ids)
             self._reads.unknown_shipments = set(ahead.shipment_ids) - known
         if ahead.supply_ids:
-            known = stock.existing_supplies(self._conn, ahead.supply_ids)
+            known = supplies.existing_supplies(self._conn, ahead.supply_ids)
             self._reads.unknown_supplies = set(ahead.supply_ids) - known
 
     def locations(self) -> dict[str, Location]:

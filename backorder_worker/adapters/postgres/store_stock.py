@@ -13,7 +13,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from backorder_worker.adapters.postgres import draws, stock
+from backorder_worker.adapters.postgres import draws, stock, supplies
 from backorder_worker.adapters.postgres.history import history_row, write_history
 from backorder_worker.adapters.postgres.locked_stock import LockedStock
 from backorder_worker.adapters.postgres.read_cache import ReadCache
@@ -103,7 +103,7 @@ class PostgresStock:
         if known is not None or supply_id in self._reads.unknown_supplies:
             return known
         # Not kept here, so no kept write changes it: Postgres has it as it is.
-        return stock.supply(self._conn, supply_id)
+        return supplies.supply(self._conn, supply_id)
 
     def save_supply(self, supply: Supply) -> None:
         if self._stock.needs_flush(supply):
@@ -116,7 +116,7 @@ class PostgresStock:
         if self._holds(wanted):
             return self._stock.supplies(wanted)
         self._writes.flush_stock()
-        return stock.supplies_with_free_units(self._conn, wanted)
+        return supplies.supplies_with_free_units(self._conn, wanted)
 
     def promised_from(self, supply: Supply) -> list[str]:
         self._writes.flush()  # kept releases write the ledger
