@@ -17,7 +17,7 @@ from backorder_worker.adapters.postgres.engine import make_engine
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.service_layer import commands as c
 from tests.e2e.support import World
-from tests.integration.postgres.feed import Feed, order
+from tests.support.driver import Driver, order
 
 # `backorder-worker` with the two commands registered, whether cli.py does it yet or not.
 _LAUNCH = """
@@ -47,14 +47,13 @@ def waiting_room(world: World) -> Iterator[World]:
     waits for KTP2, which nothing brings."""
     engine = make_engine(world.settings.database.url)
     topics = world.settings.topics
-    feed = Feed(
-        PostgresUnitOfWork(engine, topics, encode=decision_encoder(topics)), clock=datetime.now(UTC)
-    )
-    feed.catalog()
-    feed(order("S-1", ("KTP", 2)))
-    feed(order("S-2", ("KTP2", 1)))
+    uow = PostgresUnitOfWork(engine, topics, encode=decision_encoder(topics))
+    feed = Driver(uow, clock=datetime.now(UTC))
+    feed.seed_catalog(skus=("KTP", "KTP2"))
+    feed.apply(order("S-1", ("KTP", 2)))
+    feed.apply(order("S-2", ("KTP2", 1)))
     far = datetime.now(UTC).date() + timedelta(days=40)
-    feed(c.AnnounceSupply("PO-1", "A", "KTP", 2, far))
+    feed.apply(c.AnnounceSupply("PO-1", "A", "KTP", 2, far))
     yield world
     engine.dispose()
 

@@ -79,6 +79,7 @@ class FakeShipments(FakeStock, FakeOutbox):
                 self.state.promises.append((draw.supply_id, receiver))
         entered = existing.entered_at if existing is not None else None
         linked = existing.parent_id if existing is not None else None  # a remainder's link
+        counted = existing.short_picks if existing is not None else 0  # kept, as in Postgres
         for child in decision.shipments:
             lines = {line.line_id: line for line in decision.parent.lines}
             shipment = replace(
@@ -94,6 +95,7 @@ class FakeShipments(FakeStock, FakeOutbox):
                 child.location_id,
                 child.expected_date,
                 parent_id if child.shipment_id != parent_id else linked,
+                counted if child.shipment_id == parent_id else 0,
             )
         if decision.parent_status is ShipmentStatus.REASSIGNED:
             self.state.shipments[parent_id] = ShipmentRecord(
@@ -102,6 +104,7 @@ class FakeShipments(FakeStock, FakeOutbox):
                 entered,
                 decision.backordered_at,
                 parent_id=linked,
+                short_picks=counted,
             )
         if decision.split_off is not None:
             split = decision.split_off

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tests.e2e.support import WorkerProcess, World
-from tests.reliability.checker import examine, wait_quiescent
+from tests.reliability.broker_state import wait_quiescent
+from tests.reliability.checker import examine
 from tests.reliability.recorder import Recorder
 from tests.reliability.releasable import stranded
 from tests.reliability.soak_plan import SoakPlan

@@ -1,4 +1,5 @@
-"""Helpers of the fault tests: the fault hook, waiting, and the worker's own counts."""
+"""Helpers of the fault tests: the fault hook, waiting, the worker's own counts, and a
+world settled (catalog and shipments applied) before the fault."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import pytest
 
 from backorder_worker.entrypoints import faults
 from tests.e2e.support import WorkerProcess, World
+from tests.reliability.recorder import Recorder
+from tests.reliability.scenarios import Scenario
 
 _CONSTANTS = {
     faults.BEFORE_DB_COMMIT: "BEFORE_DB_COMMIT",
@@ -161,3 +164,11 @@ def stopped_in_transaction(world: World, worker: WorkerProcess, timeout_s: float
     busy = busy_transactions(world, worker)
     assert busy, "the stopped worker has no writing transaction open"
     assert is_stopped(worker) and busy_transactions(world, worker) == busy
+
+
+def settle(world: World, recorder: Recorder, plan: Scenario) -> None:
+    """Catalog and shipments applied by a worker that then stops cleanly, so that the
+    next worker starts with the stock events only (and counts its batches from there)."""
+    setup = world.start_worker()
+    recorder.set_up(plan.catalog, plan.shipments)
+    assert setup.terminate() == 0

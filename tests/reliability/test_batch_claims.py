@@ -26,7 +26,7 @@ from backorder_worker.entrypoints.publish import build_event
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.settings import TopicsSettings
 from tests.e2e.support import create_database, drop_database, new_tag
-from tests.reliability.checker import digest_of
+from tests.reliability.delivery_checks import digest_of
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 TOPICS = TopicsSettings()

@@ -18,31 +18,30 @@ from backorder_worker.adapters.postgres.shipment_views import (
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.domain.model import FulfillmentType
 from backorder_worker.service_layer import commands as c
-
-from .feed import T0, Feed, order
+from tests.support.driver import T0, Driver, order
 
 NOW = T0 + timedelta(days=3)
 STH_AND_BOPIS = frozenset(FulfillmentType)
 
 
 @pytest.fixture
-def room(uow: PostgresUnitOfWork) -> Feed:
+def room(uow: PostgresUnitOfWork) -> Driver:
     """S-1 (KTP 5 + KTP2 5, STH), S-2 (KTP 1, BOPIS at STORE-1) and S-3 (KTP2 1, STH,
     entered once B was inactive) wait, a day apart; S-4 (KTP 1) was released by a stow."""
-    feed = Feed(uow)
-    feed(c.UpdateLocation("STORE-1", True, STH_AND_BOPIS), at=T0 - timedelta(hours=2))
+    feed = Driver(uow)
+    feed.apply(c.UpdateLocation("STORE-1", True, STH_AND_BOPIS), at=T0 - timedelta(hours=2))
     feed.clock = T0 - timedelta(hours=1)
-    feed.catalog()
-    feed(order("S-1", ("KTP", 5), ("KTP2", 5)), at=T0)
+    feed.seed_catalog(skus=("KTP", "KTP2"))
+    feed.apply(order("S-1", ("KTP", 5), ("KTP2", 5)), at=T0)
     bopis = order("S-2", ("KTP", 1), fulfillment_type=FulfillmentType.BOPIS)
-    feed(
+    feed.apply(
         c.CreateShipment(**{**vars_of(bopis), "pickup_location_id": "STORE-1"}),
         at=T0 + timedelta(days=1),
     )
-    feed(order("S-4", ("KTP", 1)))
-    feed(c.StowStock("A", "KTP", 1))
-    feed(c.UpdateLocation("B", False, STH_AND_BOPIS))
-    feed(order("S-3", ("KTP2", 1)), at=T0 + timedelta(days=2))
+    feed.apply(order("S-4", ("KTP", 1)))
+    feed.apply(c.StowStock("A", "KTP", 1))
+    feed.apply(c.UpdateLocation("B", False, STH_AND_BOPIS))
+    feed.apply(order("S-3", ("KTP2", 1)), at=T0 + timedelta(days=2))
     return feed
 
 
@@ -56,7 +55,7 @@ def listed(engine: sa.Engine, **where: object) -> list[str]:
 
 
 def test_the_list_holds_every_waiting_shipment_oldest_first_with_its_total(
-    engine: sa.Engine, room: Feed
+    engine: sa.Engine, room: Driver
 ) -> None:
     views, total = waiting_shipments(engine, WaitingFilter(limit=2), NOW)
 
@@ -65,7 +64,7 @@ def test_the_list_holds_every_waiting_shipment_oldest_first_with_its_total(
     assert views[0].reasons[0].fence == "complete-stock"
 
 
-def test_the_list_filters_by_sku_location_age_and_overdue(engine: sa.Engine, room: Feed) -> None:
+def test_the_list_filters_by_sku_location_age_and_overdue(engine: sa.Engine, room: Driver) -> None:
     assert listed(engine, sku="KTP2") == ["S-1", "S-3"]
     assert listed(engine, location_id="STORE-1") == ["S-2"]  # its pickup location
     assert listed(engine, location_id="B") == ["S-3"]  # a reason: B is inactive
@@ -79,7 +78,7 @@ def test_the_list_filters_by_sku_location_age_and_overdue(engine: sa.Engine, roo
 
 
 def test_one_waiting_shipment_shows_every_reason_and_its_history(
-    engine: sa.Engine, room: Feed
+    engine: sa.Engine, room: Driver
 ) -> None:
     view = shipment_view(engine, "S-1", NOW)
 
@@ -96,7 +95,7 @@ def test_one_waiting_shipment_shows_every_reason_and_its_history(
 
 
 def test_a_released_shipment_shows_its_state_and_the_release_in_its_history(
-    engine: sa.Engine, room: Feed
+    engine: sa.Engine, room: Driver
 ) -> None:
     view = shipment_view(engine, "S-4", NOW)
 
@@ -105,7 +104,9 @@ def test_a_released_shipment_shows_its_state_and_the_release_in_its_history(
     assert shipment_view(engine, "nope", NOW) is None
 
 
-def test_the_stats_count_the_room_and_date_its_oldest_entry(engine: sa.Engine, room: Feed) -> None:
+def test_the_stats_count_the_room_and_date_its_oldest_entry(
+    engine: sa.Engine, room: Driver
+) -> None:
     assert waiting_stats(engine) == WaitingStats(waiting=3, overdue=0, oldest_entered_at=T0)
     flagged = flag_overdue(engine, T0 + timedelta(days=365))  # every one is due by then
     assert flagged == 3
@@ -115,11 +116,11 @@ def test_the_stats_count_the_room_and_date_its_oldest_entry(engine: sa.Engine, r
 def test_a_parent_split_across_locations_lists_the_shipments_it_was_released_as(
     engine: sa.Engine, uow: PostgresUnitOfWork
 ) -> None:
-    feed = Feed(uow)
-    feed.catalog()
-    feed(order("S-9", ("KTP", 1), ("KTP2", 1)))
-    feed(c.StowStock("A", "KTP", 1))
-    feed(c.StowStock("B", "KTP2", 1))
+    feed = Driver(uow)
+    feed.seed_catalog(skus=("KTP", "KTP2"))
+    feed.apply(order("S-9", ("KTP", 1), ("KTP2", 1)))
+    feed.apply(c.StowStock("A", "KTP", 1))
+    feed.apply(c.StowStock("B", "KTP2", 1))
 
     view = shipment_view(engine, "S-9", NOW)
 
