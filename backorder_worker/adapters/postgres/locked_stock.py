@@ -44,6 +44,7 @@ class LockedStock:
         self._added: Counter[StockKey] = Counter()  # units added to SKUs not loaded
         self._upserts: dict[str, Supply] = {}
         self._promising: set[str] = set()  # supply ids a kept decision promises from
+        self._drawn_skus: set[str] = set()  # SKUs a kept decision draws from, loaded or not
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -138,6 +139,7 @@ class LockedStock:
     def drawn(self, draws: Sequence[Draw]) -> None:
         """A recorded release took these units (its decision writes them)."""
         for draw in draws:
+            self._drawn_skus.add(draw.sku)
             if draw.supply_id is None:
                 key = (draw.location_id, draw.sku)
                 if draw.sku in self._loaded:
@@ -168,6 +170,17 @@ class LockedStock:
     def decisions_written(self) -> None:
         self._drawn.clear()
         self._promising.clear()
+        self._drawn_skus.clear()
+
+    def drawn_unloaded(self, skus: Iterable[str]) -> bool:
+        """Whether a kept decision draws from any of these SKUs that are not loaded: their
+        kept copy (blind additions, upserts) does not show the draw until it is written.
+        Draws come from locked SKUs, loaded by then, unless a caller drew without locks."""
+        return bool((set(skus) - self._loaded) & self._drawn_skus)
+
+    def promise_unseen(self, supply_id: str) -> bool:
+        """Whether this supply's kept upsert (its SKU not loaded) misses a kept promise."""
+        return supply_id in self._promising and supply_id not in self._supplies
 
     def _change(self, key: StockKey, delta: int, level_as_of: datetime | None) -> None:
         self._changed.add(key)

@@ -84,9 +84,12 @@ class PostgresStock:
         held = {sku for sku in wanted if self._stock.has([sku])}  # loaded: locked here
         totals = self._stock.totals(held)
         rest = wanted - held
+        if self._stock.drawn_unloaded(rest):  # drawn without their locks: write first
+            self._writes.flush()
         if rest:
-            # No flush: kept writes of SKUs not loaded are blind additions only (draws and
-            # set positions belong to loaded SKUs), and they are added here from memory.
+            # Else no flush: kept writes of SKUs not loaded are blind additions only (set
+            # positions belong to loaded SKUs, and so do draws made under their locks), and
+            # they are added here from memory.
             totals |= stock.totals(self._conn, rest)
             for sku, units in self._stock.added(rest).items():  # kept blind additions
                 totals[sku] += units
@@ -99,6 +102,8 @@ class PostgresStock:
     # -- supplies ------------------------------------------------------------------------
 
     def supply(self, supply_id: str) -> Supply | None:
+        if self._stock.promise_unseen(supply_id):  # the kept promise is written first
+            self._writes.flush()
         known = self._stock.supply(supply_id)
         if known is not None or supply_id in self._reads.unknown_supplies:
             return known

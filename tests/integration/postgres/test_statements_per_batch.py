@@ -22,7 +22,7 @@ from backorder_worker.entrypoints.batch import BatchProcessor
 from backorder_worker.entrypoints.publish import build_event
 from backorder_worker.observability.metrics import Metrics
 from tests.integration.postgres.conftest import TOPICS
-from tests.integration.postgres.feed import T0, Feed, order
+from tests.support.driver import T0, Driver, order
 
 EVENTS = 6
 
@@ -71,10 +71,10 @@ def test_a_batch_of_stock_events_for_one_sku_locks_it_once_reads_demand_once_cla
     engine: sa.Engine, waiting: bool
 ) -> None:
     uow = PostgresUnitOfWork(engine, TOPICS, encode=decision_encoder(TOPICS))
-    feed = Feed(uow)
-    feed.catalog()
+    feed = Driver(uow)
+    feed.seed_catalog()
     if waiting:
-        feed(order("S-1", ("KTP", 100)))  # waits: the batch's units are not enough
+        feed.apply(order("S-1", ("KTP", 100)))  # waits: the batch's units are not enough
     processor = BatchProcessor(uow, feed.policy, lambda: T0, Metrics())
 
     with statements(engine) as seen:
