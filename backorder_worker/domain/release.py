@@ -59,7 +59,7 @@ from backorder_worker.domain.route_plan import Assignment, Plan
 from backorder_worker.domain.routing import plan_shipment
 from backorder_worker.domain.stock_check import short_skus
 
-__all__ = ["Floors", "ReleaseRound", "decide_round", "release_order_key"]
+__all__ = ["Floors", "ReleaseRound", "release_order_key"]
 
 
 class ReleaseRound:
@@ -210,20 +210,3 @@ class ReleaseRound:
 
     def _may_help(self, shipment: Shipment) -> bool:
         return self.floors is None or not shipment.skus.isdisjoint(self._raised_skus())
-
-
-def decide_round(
-    candidates: Iterable[Candidate],
-    catalog: Catalog,
-    policy: ReleasePolicy,
-    pool: StockPool,
-    now: datetime,
-    trigger: Trigger,
-    floors: Floors | None = None,
-) -> list[Decision]:
-    """All decisions of one round; candidates are put in release order first (I4)."""
-    round_ = ReleaseRound(catalog, policy, pool, now, trigger, floors)
-    decisions: list[Decision] = []
-    for candidate in sorted(candidates, key=lambda c: release_order_key(policy.release_order, c)):
-        decisions.extend(round_.decide(candidate))
-    return decisions

@@ -22,6 +22,7 @@ from kafka.errors import KafkaError, KafkaTimeoutError
 from pydantic import ValidationError
 
 from backorder_worker.adapters.kafka.producer import PublishError
+from backorder_worker.service_layer.errors import TransientError
 from backorder_worker.settings import CONFIG_ENV_VAR, Settings, load_settings
 from backorder_worker.settings_errors import SettingsError, explain_validation_error
 
@@ -99,6 +100,8 @@ def explain(error: Exception, config_path: str | None) -> CliFailure:
     if isinstance(error, ValidationError) and error.title == Settings.__name__:
         return ConfigFailure(explain_validation_error(error, Settings, os.environ, path))
     settings = _settings_or_none(config_path)
+    if isinstance(error, TransientError) and isinstance(error.__cause__, Exception):
+        error = error.__cause__  # what the adapter translated, retried in vain: say what it was
     if isinstance(error, sqlalchemy.exc.DBAPIError):
         return _database(error)
     if isinstance(error, KafkaTimeoutError) and _is_bootstrap(error):

@@ -26,10 +26,6 @@ from tests.integration.postgres.conftest import (  # noqa: F401 (fixtures)
 )
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "postgres: the contract test's half run on Postgres")
-
-
 def postgres_uow(database: sa.Engine) -> PostgresUnitOfWork:
     """The Postgres unit of work the contract is checked on (the one place it is built)."""
     return PostgresUnitOfWork(database, TOPICS, encode=decision_encoder(TOPICS))

@@ -6,7 +6,7 @@ and the migrate Job and example secrets with the least-privileged roles.
 
 from pathlib import Path
 
-from backorder_worker.entrypoints.cli import run as run_command
+from backorder_worker.entrypoints.commands.run import command as run_command
 from backorder_worker.observability.http import HealthServer
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.settings import Settings

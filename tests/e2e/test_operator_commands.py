@@ -22,9 +22,8 @@ from tests.support.driver import Driver, order
 # `backorder-worker` with the two commands registered, whether cli.py does it yet or not.
 _LAUNCH = """
 from backorder_worker.entrypoints.cli import main
-from backorder_worker.entrypoints.reevaluate_cmd import reevaluate_command
-from backorder_worker.entrypoints.waiting_cmd import waiting_command
-for command in (waiting_command, reevaluate_command):
+from backorder_worker.entrypoints.commands import reevaluate, waiting
+for command in (waiting.command, reevaluate.command):
     if command.name not in main.commands:
         main.add_command(command)
 main(prog_name="backorder-worker")

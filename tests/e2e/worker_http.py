@@ -19,7 +19,7 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 from backorder_worker.adapters.postgres.migrate import head_revision
-from backorder_worker.adapters.tansu import free_port
+from backorder_worker.devstack.tansu import free_port
 from tests.e2e.support import WorkerProcess, World
 
 Labels = frozenset[tuple[str, str]]

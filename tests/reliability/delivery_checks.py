@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from backorder_worker.adapters.kafka.records import SourceRecord
-from backorder_worker.entrypoints.translate import to_envelope
+from backorder_worker.entrypoints.worker.translate import to_envelope
 from backorder_worker.wire import decode_event
 from tests.e2e.support import World
 from tests.reliability.recorder import APPLIED, Sent

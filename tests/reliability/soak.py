@@ -152,8 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     from contextlib import ExitStack
     from pathlib import Path
 
-    from backorder_worker.adapters.embedded_stack import EmbeddedStack
-    from backorder_worker.adapters.tansu import TansuBroker
+    from backorder_worker.devstack.embedded_stack import EmbeddedStack
+    from backorder_worker.devstack.tansu import TansuBroker
     from tests.e2e.support import drop_database, new_tag
 
     parser = argparse.ArgumentParser(prog="python -m tests.reliability.soak")

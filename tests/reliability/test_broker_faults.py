@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from backorder_worker.adapters.tansu import TansuBroker, free_port, stop_process
-from backorder_worker.entrypoints import faults
+from backorder_worker.devstack.tansu import TansuBroker, free_port, stop_process
+from backorder_worker.entrypoints.worker import fault_points
 from tests.e2e.support import WorkerProcess
 from tests.reliability.broker_state import wait_quiescent
 from tests.reliability.checker import check
@@ -138,13 +138,13 @@ def test_an_offset_commit_while_the_broker_is_down_is_retried_not_fatal(
     then killed, so that the commit fails with the connection, and started again 1 s
     later. Should the worker exit, a replacement is started (as Kubernetes would) so that
     the checker still shows nothing lost or doubled; the exit itself is the failure."""
-    require_hook(faults.AFTER_PUBLISH)
+    require_hook(fault_points.AFTER_PUBLISH)
     broker = s3_broker(s3_storage)
     try:
         world = make_world(bootstrap=broker.bootstrap_servers)
         recorder = Recorder(world)
         plan = scenario(seed=59, stows=60)
-        stall = f"{faults.AFTER_PUBLISH}:2:sleep=2,{faults.AFTER_PUBLISH}:6:sleep=2"
+        stall = f"{fault_points.AFTER_PUBLISH}:2:sleep=2,{fault_points.AFTER_PUBLISH}:6:sleep=2"
         worker = world.start_worker(BACKORDER_FAULT_INJECT=stall, **FAST_BATCHES)
         recorder.publish(plan.catalog)
         broker = kill_broker_under_a_commit(worker, broker, s3_storage, stall=1)

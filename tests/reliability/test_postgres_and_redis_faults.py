@@ -16,7 +16,7 @@ from pathlib import Path
 
 import redis
 
-from backorder_worker.adapters.embedded_stack import EmbeddedStack
+from backorder_worker.devstack.embedded_stack import EmbeddedStack
 from tests.e2e.support import WorkerProcess, World
 from tests.reliability.checker import check
 from tests.reliability.conftest import Figures, MakeWorld

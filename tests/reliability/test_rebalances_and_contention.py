@@ -12,7 +12,7 @@ from __future__ import annotations
 import signal
 import time
 
-from backorder_worker.entrypoints import faults
+from backorder_worker.entrypoints.worker import fault_points
 from tests.e2e.support import WorkerProcess, World
 from tests.reliability.checker import check
 from tests.reliability.conftest import Figures
@@ -60,13 +60,13 @@ def test_a_batch_slower_than_the_poll_interval_is_redelivered_without_a_second_e
     member leaves the group, commits its transaction, has its offset commit refused, rejoins
     and reads the batch again. One worker: with a second member joining or rebalancing at
     that moment, Tansu 0.6.0 can lose the group's leader for good (docs/reliability.md)."""
-    require_hook(faults.BEFORE_DB_COMMIT)
+    require_hook(fault_points.BEFORE_DB_COMMIT)
     recorder = Recorder(world)
     plan = scenario(seed=31)
     settle(world, recorder, plan)
     recorder.publish(plan.stock)
     slow = world.start_worker(
-        BACKORDER_FAULT_INJECT=f"{faults.BEFORE_DB_COMMIT}:3:sleep=5",
+        BACKORDER_FAULT_INJECT=f"{fault_points.BEFORE_DB_COMMIT}:3:sleep=5",
         BACKORDER_KAFKA__MAX_POLL_INTERVAL_MS="3000",
         **FAST_BATCHES,
     )

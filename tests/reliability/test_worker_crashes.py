@@ -15,7 +15,7 @@ import time
 import pytest
 
 from backorder_worker.bootstrap import SWEEP_INTERVAL_S
-from backorder_worker.entrypoints import faults
+from backorder_worker.entrypoints.worker import fault_points
 from tests.e2e.support import WorkerProcess, World
 from tests.reliability.checker import check
 from tests.reliability.conftest import Figures
@@ -37,7 +37,7 @@ from tests.reliability.support import (
 
 @pytest.mark.parametrize(
     "point",
-    [faults.BEFORE_DB_COMMIT, faults.AFTER_DB_COMMIT, faults.AFTER_PUBLISH],
+    [fault_points.BEFORE_DB_COMMIT, fault_points.AFTER_DB_COMMIT, fault_points.AFTER_PUBLISH],
 )
 def test_a_worker_killed_at_a_point_of_its_batch_loses_nothing_and_doubles_nothing(
     world: World, figures: Figures, point: str
@@ -53,15 +53,15 @@ def test_a_worker_killed_at_a_point_of_its_batch_loses_nothing_and_doubles_nothi
     applied, logged = applied_count(world, stock_ids), batch_totals(doomed)
     assert logged["batches"] == 2, "the crash did not land in the third batch"
     [(unpublished,)] = world.sql("select count(*) from outbox where published_at is null")
-    if point == faults.BEFORE_DB_COMMIT:
+    if point == fault_points.BEFORE_DB_COMMIT:
         assert applied == logged["applied"], "the third batch must not have committed"
     else:
         assert applied > logged["applied"], "the third batch must have committed"
-    if point == faults.AFTER_DB_COMMIT:
+    if point == fault_points.AFTER_DB_COMMIT:
         assert unpublished > 0, "the crash left no outbox row to publish: it tested nothing"
     left = [row_id for (row_id,) in world.sql("select id from outbox where published_at is null")]
     successor = world.start_worker()
-    if point == faults.AFTER_DB_COMMIT:
+    if point == fault_points.AFTER_DB_COMMIT:
         # No lease of the dead worker's to wait out: the first sweep of the successor's
         # sweeper (started just before its `worker started` line) takes the rows.
         started_at = wait_for("the successor started", lambda: has_started(successor))
@@ -74,7 +74,7 @@ def test_a_worker_killed_at_a_point_of_its_batch_loses_nothing_and_doubles_nothi
     assert verdict.releases > 0, "the world released nothing: it tested little"
     figures.add(f"kill -9 {point} (3rd batch)", verdict, verdict.quiet_at - crashed_at)
     redelivered = batch_totals(successor)["duplicates"]
-    if point == faults.BEFORE_DB_COMMIT:
+    if point == fault_points.BEFORE_DB_COMMIT:
         assert redelivered == 0, "batches committed before the crash were read again"
     else:
         assert redelivered > 0, "the committed but unacknowledged batch was not read again"
@@ -105,7 +105,7 @@ def test_a_release_decided_by_a_worker_killed_after_its_commit_is_out_within_the
     dies before publishing it; the other, alive (a redelivered batch of duplicates applies
     nothing, so its rule never fires), must put the release on the output topic within
     session timeout + sweep interval of the death: nothing of the dead one's to wait out."""
-    require_hook(faults.APPLIED_AFTER_COMMIT)
+    require_hook(fault_points.APPLIED_AFTER_COMMIT)
     recorder = Recorder(world)
     setup = world.start_worker()
     world.wait_applied(recorder.publish(catalog(["K1"], ["L1"])))
@@ -113,7 +113,7 @@ def test_a_release_decided_by_a_worker_killed_after_its_commit_is_out_within_the
     shipment = {"shipment_id": "R-1", "order_id": "O-R-1", "fulfillment_type": "STH"}
     world.wait_applied(recorder.publish([("shipment.created", {**shipment, "lines": lines})]))
     assert setup.terminate() == 0
-    doom = f"{faults.APPLIED_AFTER_COMMIT}:1"
+    doom = f"{fault_points.APPLIED_AFTER_COMMIT}:1"
     replicas = [world.start_worker(BACKORDER_FAULT_INJECT=doom) for _ in range(2)]
     wait_for("both replicas own partitions", lambda: all(w.is_ready() for w in replicas))
 
@@ -121,7 +121,7 @@ def test_a_release_decided_by_a_worker_killed_after_its_commit_is_out_within_the
     died_at = wait_for("a replica died", lambda: not all(w.is_alive() for w in replicas))
     [dead] = [w for w in replicas if not w.is_alive()]
     [alive] = [w for w in replicas if w.is_alive()]
-    wait_crashed(dead, faults.APPLIED_AFTER_COMMIT)
+    wait_crashed(dead, fault_points.APPLIED_AFTER_COMMIT)
     released = [
         row_id
         for (row_id,) in world.sql(
@@ -167,7 +167,7 @@ def test_sigterm_under_load_exits_0_and_nothing_is_redelivered(
 def test_a_worker_paused_mid_transaction_whose_partitions_moved_doubles_nothing_when_it_wakes(
     world: World, figures: Figures
 ) -> None:
-    require_hook(faults.APPLIED_BEFORE_COMMIT)
+    require_hook(fault_points.APPLIED_BEFORE_COMMIT)
     recorder = Recorder(world)
     # Stock on every partition, one line per shipment: a batch locks the SKUs of its own
     # partitions only, so the other worker is held up by the paused one's locks only at
@@ -179,7 +179,7 @@ def test_a_worker_paused_mid_transaction_whose_partitions_moved_doubles_nothing_
     # scheduling (seen in its log and in pg_stat_activity). Both carry the rule, since the
     # assignment decides which gets stock; the first to stop is the sleeper, and the other
     # is continued whenever its own rule fires, so that it works on.
-    stop = f"{faults.APPLIED_BEFORE_COMMIT}:2:stop"
+    stop = f"{fault_points.APPLIED_BEFORE_COMMIT}:2:stop"
     workers = [world.start_worker(**FAST_BATCHES, BACKORDER_FAULT_INJECT=stop) for _ in "ab"]
     wait_for("both workers own partitions", lambda: all(w.is_ready() for w in workers))
     with recorder.publishing_in_background(plan.stock, pause_s=0.1):

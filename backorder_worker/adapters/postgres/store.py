@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from backorder_worker.adapters.postgres import catalog, inbox, outbox, supplies
 from backorder_worker.adapters.postgres import shipments as rooms
+from backorder_worker.adapters.postgres.errors import translate_transient
 from backorder_worker.adapters.postgres.locked_stock import LockedStock
 from backorder_worker.adapters.postgres.locks import HeldLocks, raise_lock_key, unheld_keys
 from backorder_worker.adapters.postgres.read_cache import Listings, ReadCache
@@ -233,7 +234,8 @@ class PostgresStore(PostgresStock):
 
 class PostgresUnitOfWork:
     """Each call opens a transaction: commit when the block ends, rollback on an exception.
-    ``encode`` turns a decision into its output record (``bootstrap`` builds it)."""
+    ``encode`` turns a decision into its output record (``bootstrap`` builds it). A
+    transient database failure, the commit's included, leaves it as ``TransientError``."""
 
     def __init__(
         self, engine: sa.Engine, topics: TopicsSettings, *, encode: EncodeDecision
@@ -242,7 +244,7 @@ class PostgresUnitOfWork:
 
     @contextmanager
     def __call__(self) -> Iterator[PostgresStore]:
-        with self._engine.begin() as connection:
+        with translate_transient(), self._engine.begin() as connection:
             store = PostgresStore(connection, self._topics, self._encode)
             yield store
             store.flush()

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from backorder_worker.domain.model import Line, Shipment
 from backorder_worker.domain.outcomes import Decision, ShipmentUnroutable, Trigger
+from backorder_worker.service_layer.errors import TransientError
 
 
 class ShipmentState(StrEnum):
@@ -38,7 +39,7 @@ class ShipmentRecord:
     short_picks: int = 0  # short picks reported so far (numbers the remainders)
 
 
-class ConcurrentRelease(Exception):
+class ConcurrentRelease(TransientError):
     """Another transaction changed the shipment first: retry the whole transaction."""
 
 

@@ -16,9 +16,9 @@ from kafka import KafkaProducer
 from backorder_worker.adapters.kafka.reader import TopicReader
 from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.bootstrap import Services
-from backorder_worker.entrypoints.publish import build_event, key_for
-from backorder_worker.entrypoints.replay import replay
-from backorder_worker.entrypoints.replay_range import ReplaySummary
+from backorder_worker.entrypoints.worker.replay import replay
+from backorder_worker.entrypoints.worker.replay_range import ReplaySummary
+from backorder_worker.wire.input_events import build_event, key_for
 from tests.e2e.support import World
 
 Headers = Sequence[tuple[str, bytes]]

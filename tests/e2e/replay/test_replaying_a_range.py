@@ -19,7 +19,7 @@ from pathlib import Path
 from kafka import KafkaProducer
 
 from backorder_worker.bootstrap import Services
-from backorder_worker.entrypoints.replay_range import ReplayProgress
+from backorder_worker.entrypoints.worker.replay_range import ReplayProgress
 from tests.e2e.replay.support import (
     NOW,
     a_waiting_shipment,

@@ -13,7 +13,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from backorder_worker.bootstrap import Services
-from backorder_worker.entrypoints.replay_range import ReplayError
+from backorder_worker.entrypoints.worker.replay_range import ReplayError
 from tests.e2e.replay.support import (
     NOW,
     a_waiting_shipment,

@@ -25,10 +25,11 @@ from backorder_worker.adapters.event_codec import decision_encoder
 from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.adapters.postgres.tables import metadata
-from backorder_worker.bootstrap import Services, build_services
+from backorder_worker.bootstrap import Services, batch_retry, build_services
 from backorder_worker.domain.model import ReleasePolicy
-from backorder_worker.entrypoints.batch import BatchProcessor
+from backorder_worker.entrypoints.worker.batch import BatchProcessor
 from backorder_worker.observability.metrics import Metrics
+from backorder_worker.service_layer.batch import ApplyBatch
 from backorder_worker.settings import DatabaseSettings, RedisSettings, Settings, TopicsSettings
 from tests.integration.interleaving import invariants
 from tests.integration.interleaving.lock_waits import BackendPids, LockWaits
@@ -193,7 +194,9 @@ class Lab:
 
 
 def _processor(uow: UnitOfWork, policy: ReleasePolicy) -> BatchProcessor:
-    return BatchProcessor(uow, policy, lambda: NOW, Metrics(), retry_for_s=20.0)
+    # No backoff: it only spaces retries in time, which the scheduler orders anyway.
+    retry = batch_retry(20.0, sleep=lambda seconds: None)
+    return BatchProcessor(ApplyBatch(uow, policy, lambda: NOW, retry), Metrics())
 
 
 def _rows_without_identity(conn: sa.Connection, table: sa.Table) -> list[dict[str, Any]]:

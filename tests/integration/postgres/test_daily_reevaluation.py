@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -16,9 +17,13 @@ from backorder_worker.adapters.postgres.job_runs import JobClaim, PostgresJobRun
 from backorder_worker.adapters.postgres.lease import PostgresLease
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
 from backorder_worker.adapters.postgres.overdue import flag_overdue
+from backorder_worker.adapters.postgres.shipment_views import waiting_stats
 from backorder_worker.adapters.postgres.store import PostgresStore, PostgresUnitOfWork
-from backorder_worker.entrypoints.daily import DailyReevaluation
-from backorder_worker.entrypoints.reevaluation_run import transient_retry
+from backorder_worker.entrypoints.jobs.background import BackgroundJobs
+from backorder_worker.entrypoints.jobs.daily_reevaluation import DailyReevaluation
+from backorder_worker.entrypoints.jobs.gauges import WaitingRoomGauges
+from backorder_worker.entrypoints.jobs.overdue import OverdueFlagging
+from backorder_worker.entrypoints.jobs.pages import transient_retry
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.service_layer import commands as c
 from backorder_worker.service_layer.ports import ShipmentState, UnitOfWork
@@ -46,14 +51,14 @@ def outputs(outbox: PostgresOutbox) -> list[tuple[str, str, str]]:
     return [(e.type, e.data.shipment_id, e.data.trigger.id) for e in decoded]
 
 
-JobFactory = Callable[..., DailyReevaluation]
+JobFactory = Callable[..., BackgroundJobs]
 
 
 @pytest.fixture
 def make_job(engine: sa.Engine, feed: Driver) -> Iterator[JobFactory]:
     """Jobs on this schema; each replica has leases of its own (the row decides), and
     they are released at the end."""
-    made: list[DailyReevaluation] = []
+    made: list[BackgroundJobs] = []
 
     def make(
         uow: UnitOfWork,
@@ -61,18 +66,31 @@ def make_job(engine: sa.Engine, feed: Driver) -> Iterator[JobFactory]:
         owner: str = "replica-1",
         metrics: Metrics | None = None,
         **timing: float,
-    ) -> DailyReevaluation:
-        job = DailyReevaluation(
+    ) -> BackgroundJobs:
+        metrics = metrics or Metrics()
+        daily = DailyReevaluation(
             uow=uow,
             policy=feed.policy,
-            engine=engine,
-            metrics=metrics or Metrics(),
+            metrics=metrics,
             relay=None,
-            daily_lease=PostgresLease(engine, f"daily-{owner}"),
-            overdue_lease=PostgresLease(engine, f"overdue-{owner}"),
+            runs=PostgresJobRuns(engine),
+            lease=PostgresLease(engine, f"daily-{owner}"),
             owner=owner,
-            clock=clock,
             page_size=2,
+        )
+        job = BackgroundJobs(
+            daily=daily,
+            overdue=OverdueFlagging(
+                partial(flag_overdue, engine), PostgresLease(engine, f"overdue-{owner}")
+            ),
+            gauges=WaitingRoomGauges(
+                partial(waiting_stats, engine),
+                PostgresOutbox(engine).backlog,
+                metrics,
+                PostgresLease(engine, f"gauges-{owner}"),
+            ),
+            retention=None,
+            clock=clock,
             **timing,
         )
         made.append(job)

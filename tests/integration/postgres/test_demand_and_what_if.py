@@ -22,7 +22,7 @@ from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.adapters.postgres.tables import metadata
 from backorder_worker.domain.model import FulfillmentType
 from backorder_worker.entrypoints.cli import main
-from backorder_worker.entrypoints.what_if import what_if
+from backorder_worker.entrypoints.commands.what_if import what_if
 from backorder_worker.service_layer import commands as c
 from backorder_worker.service_layer.results import Applied
 from backorder_worker.settings import DatabaseSettings, Settings

@@ -24,7 +24,7 @@ from backorder_worker.adapters.postgres.tables import (
     outbox,
     shipment_history,
 )
-from backorder_worker.entrypoints.retention_job import TableRetention
+from backorder_worker.entrypoints.jobs.retention import TableRetention
 from backorder_worker.service_layer import commands as c
 from backorder_worker.settings import RetentionSettings
 from tests.support.driver import T0, Driver, order

@@ -13,14 +13,16 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from backorder_worker.entrypoints.publish import build_event
 
 from backorder_worker.adapters.event_codec import decision_encoder
 from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.adapters.postgres.locks import sku_lock_key
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
-from backorder_worker.entrypoints.batch import BatchProcessor
-from backorder_worker.entrypoints.publish import build_event
+from backorder_worker.bootstrap import batch_retry
+from backorder_worker.entrypoints.worker.batch import BatchProcessor
 from backorder_worker.observability.metrics import Metrics
+from backorder_worker.service_layer.batch import ApplyBatch
 from tests.integration.postgres.conftest import TOPICS
 from tests.support.driver import T0, Driver, order
 
@@ -75,7 +77,7 @@ def test_a_batch_of_stock_events_for_one_sku_locks_it_once_reads_demand_once_cla
     feed.seed_catalog()
     if waiting:
         feed.apply(order("S-1", ("KTP", 100)))  # waits: the batch's units are not enough
-    processor = BatchProcessor(uow, feed.policy, lambda: T0, Metrics())
+    processor = BatchProcessor(ApplyBatch(uow, feed.policy, lambda: T0, batch_retry()), Metrics())
 
     with statements(engine) as seen:
         result = processor.process([stowed(offset) for offset in range(EVENTS)])

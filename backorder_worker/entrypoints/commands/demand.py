@@ -14,9 +14,9 @@ import click
 import sqlalchemy as sa
 
 from backorder_worker.adapters.postgres.demand import SkuDemand, waiting_demand
-from backorder_worker.adapters.postgres.engine import make_engine
-from backorder_worker.entrypoints import waiting_view as view
-from backorder_worker.settings import load_settings
+from backorder_worker.bootstrap import build_read_engine
+from backorder_worker.entrypoints import views as view
+from backorder_worker.entrypoints.commands import settings_of
 
 
 @click.command("demand")
@@ -24,10 +24,9 @@ from backorder_worker.settings import load_settings
 @click.option("--limit", type=click.IntRange(1, 1_000_000), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON output for scripts.")
 @click.pass_context
-def demand_command(ctx: click.Context, sku: str | None, limit: int, as_json: bool) -> None:
+def command(ctx: click.Context, sku: str | None, limit: int, as_json: bool) -> None:
     """Units and shipments waiting per SKU (and pickup location for BOPIS), largest first."""
-    settings = load_settings(ctx.obj["config_path"])
-    engine = make_engine(settings.database.url, pool_size=1, max_overflow=0)
+    engine = build_read_engine(settings_of(ctx))
     now = datetime.now(UTC)
     try:
         demands = waiting_demand(engine, sku=sku, limit=limit)

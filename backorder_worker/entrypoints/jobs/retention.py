@@ -1,17 +1,17 @@
-"""`TableRetention`: keeps the outbox, inbox, history and ledger bounded (retention.py).
+"""`TableRetention`: keeps the outbox, inbox, history and ledger bounded
+(``adapters/postgres/retention.py`` deletes).
 
-The worker's background thread (daily.py) calls `maybe_trim` at each of its ticks. Every
-`every_s` (and at the first tick) the replica that takes the ``table-retention`` lease trims
-each table in batches of `BATCH_ROWS`, at most `max_batches` per table per turn, so a first
-run on a large backlog spreads over several turns instead of holding the thread, and gives
-the lease back. Two
-replicas trimming at once (a lease lost mid-turn) would only delete the same expired rows:
-each batch is its own transaction, and deleting a row twice deletes it once.
+The worker's background thread (``background.py``) calls `maybe_trim` at each of its
+ticks. Every `every_s` (and at the first tick) the replica that takes the
+``table-retention`` lease trims each table in batches of `BATCH_ROWS`, at most
+`max_batches` per table per turn, so a first run on a large backlog spreads over several
+turns instead of holding the thread, and gives the lease back. Two replicas trimming at
+once (a lease lost mid-turn) would only delete the same expired rows: each batch is its
+own transaction, and deleting a row twice deletes it once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -28,7 +28,8 @@ from backorder_worker.adapters.postgres.retention import (
     days_before,
     trim_all,
 )
-from backorder_worker.adapters.redis.lease import Lease, LeaseUnavailable
+from backorder_worker.adapters.redis.lease import Lease
+from backorder_worker.entrypoints.jobs.leases import give_back, holds
 from backorder_worker.settings import RetentionSettings
 
 log = logging.getLogger(__name__)
@@ -56,10 +57,7 @@ class TableRetention:
         if self._monotonic() < self._next:
             return None
         self._next = self._monotonic() + self._every_s
-        try:
-            if not self._lease.acquire():
-                return None
-        except LeaseUnavailable:
+        if not holds(self._lease):
             return None
         try:
             deleted = self.trim(now)
@@ -88,5 +86,4 @@ class TableRetention:
         }
 
     def release(self) -> None:
-        with contextlib.suppress(LeaseUnavailable):  # it expires on its own
-            self._lease.release()
+        give_back(self._lease)

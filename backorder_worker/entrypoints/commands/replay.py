@@ -1,4 +1,9 @@
-"""The `replay` command line: options, a progress line on stderr, the summary on stdout."""
+"""`backorder-worker replay --topic T --from …`: a range of a topic re-processed through the
+worker's pipeline, outside its consumer group (``entrypoints/replay.py`` does the work).
+
+This module is the command line: its options, a progress line on stderr at most once a
+second, the summary on stdout, exit 1 when some outputs stayed unpublished.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,11 @@ from datetime import datetime
 
 import click
 
-from backorder_worker.entrypoints.replay import replay
-from backorder_worker.entrypoints.replay_range import ReplayError, ReplayProgress
-from backorder_worker.settings import load_settings
+from backorder_worker.bootstrap import build_services
+from backorder_worker.entrypoints.commands import settings_of
+from backorder_worker.entrypoints.preflight import require_kafka, require_schema
+from backorder_worker.entrypoints.worker.replay import replay
+from backorder_worker.entrypoints.worker.replay_range import ReplayError, ReplayProgress
 
 
 def _time_option(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -72,7 +79,7 @@ class _ProgressLine:
     "--dry-run", is_flag=True, help="Roll everything back and publish nothing; report only."
 )
 @click.pass_context
-def replay_command(
+def command(
     ctx: click.Context,
     topic: str,
     from_time: datetime | None,
@@ -89,10 +96,7 @@ def replay_command(
     records; those still invalid are dead-lettered again."""
     if from_time is None and from_offset is None:
         raise click.UsageError("give --from TIME or --from-offset N (0: the whole topic)")
-    from backorder_worker.bootstrap import build_services
-    from backorder_worker.entrypoints.preflight import require_kafka, require_schema
-
-    settings = load_settings(ctx.obj["config_path"])
+    settings = settings_of(ctx)
     require_schema(settings.database.url)
     require_kafka(settings.kafka)
     services = build_services(settings)

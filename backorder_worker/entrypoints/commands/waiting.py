@@ -17,18 +17,16 @@ from datetime import UTC, datetime, timedelta
 import click
 import sqlalchemy as sa
 
-from backorder_worker.adapters.event_codec import decision_encoder
-from backorder_worker.adapters.postgres.engine import make_engine
 from backorder_worker.adapters.postgres.shipment_views import (
     WaitingFilter,
     shipment_view,
     waiting_shipments,
 )
-from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
-from backorder_worker.entrypoints import waiting_view as view
-from backorder_worker.entrypoints.translate import release_policy
+from backorder_worker.bootstrap import build_read_engine, build_unit_of_work, release_policy
+from backorder_worker.entrypoints import views as view
+from backorder_worker.entrypoints.commands import settings_of
 from backorder_worker.service_layer.explain import explain
-from backorder_worker.settings import Settings, load_settings
+from backorder_worker.settings import Settings
 
 _UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 _DURATION = re.compile(r"(\d+)([wdhms])")
@@ -61,7 +59,7 @@ def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON output for scripts.")
 @click.pass_context
-def waiting_command(
+def command(
     ctx: click.Context,
     shipment_id: str | None,
     sku: str | None,
@@ -75,8 +73,8 @@ def waiting_command(
     filtered = sku is not None or location is not None or older_than is not None or overdue
     if shipment_id is not None and filtered:
         raise click.UsageError("filters apply to the list, not to one shipment")
-    settings = load_settings(ctx.obj["config_path"])
-    engine = make_engine(settings.database.url, pool_size=1, max_overflow=0)
+    settings = settings_of(ctx)
+    engine = build_read_engine(settings)
     now = datetime.now(UTC)
     try:  # Postgres down or not migrated: the CLI's error path says so (cli_errors)
         if shipment_id is not None:
@@ -106,8 +104,7 @@ def _show(
     if found is None:
         click.echo(f"shipment {shipment_id} is unknown to the worker", err=True)
         sys.exit(1)
-    uow = PostgresUnitOfWork(engine, settings.topics, encode=decision_encoder(settings.topics))
-    with uow() as store:  # reads only
+    with build_unit_of_work(engine, settings)() as store:  # reads only
         live = explain(store, release_policy(settings), now, shipment_id)
     if as_json:
         click.echo(view.to_json({**view.view_json(found), "live_check": view.live_json(live)}))

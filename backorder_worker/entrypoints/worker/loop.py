@@ -1,6 +1,7 @@
 """The consume loop of `backorder-worker run`.
 
-Per poll batch, in this order (batch.py holds steps 1 to 3):
+Per poll batch, in this order (``batch.py`` holds steps 2 and 3, the transaction itself
+is the service layer's ``ApplyBatch``):
 
 1. poll a batch of records from the assigned partitions;
 2. decode and validate them (invalid: a dead letter, never a retry);
@@ -28,8 +29,8 @@ from types import FrameType
 from backorder_worker.adapters.kafka.consumer import KafkaSource
 from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.adapters.kafka.relay import OutboxRelay
-from backorder_worker.entrypoints import faults
-from backorder_worker.entrypoints.batch import BatchProcessor
+from backorder_worker.entrypoints.worker import fault_points
+from backorder_worker.entrypoints.worker.batch import BatchProcessor
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.observability.progress import LoopProgress
 
@@ -100,11 +101,11 @@ class Worker:
 
     def _process(self, records: list[SourceRecord]) -> None:
         result = self.processor.process(records)  # steps 2-3
-        faults.maybe_crash(faults.AFTER_DB_COMMIT)
+        fault_points.maybe_crash(fault_points.AFTER_DB_COMMIT)
         if result.applied:
-            faults.maybe_crash(faults.APPLIED_AFTER_COMMIT)
+            fault_points.maybe_crash(fault_points.APPLIED_AFTER_COMMIT)
         self.relay.publish_rows(result.outbox_rows)  # step 4
-        faults.maybe_crash(faults.AFTER_PUBLISH)
+        fault_points.maybe_crash(fault_points.AFTER_PUBLISH)
         self.source.commit(records)  # step 5
         self.batches += 1
         log.info(

@@ -1,21 +1,12 @@
-"""From the wire to the service layer: a decoded event becomes a command in an envelope,
-and the settings become the release policy the core reads."""
+"""From the wire to the service layer: a decoded event becomes a command in its envelope
+(the event id, type, time and a digest of its content, which the inbox compares)."""
 
 from __future__ import annotations
 
 import hashlib
 
-from backorder_worker.domain.model import (
-    FenceMode,
-    FulfillmentType,
-    Line,
-    OutOfStockBehaviour,
-    PartialRelease,
-    ReleaseOrder,
-    ReleasePolicy,
-)
+from backorder_worker.domain.model import FulfillmentType, Line, OutOfStockBehaviour
 from backorder_worker.service_layer import commands as c
-from backorder_worker.settings import Settings
 from backorder_worker.wire import DecodedEvent
 from backorder_worker.wire import inputs as w
 
@@ -72,18 +63,3 @@ def to_command(data: w.InputEventData) -> c.Command:
         case w.ShipmentCancelledData():
             return c.CancelShipment(data.shipment_id, data.order_id)
     raise TypeError(f"no command for {type(data).__name__}")
-
-
-def release_policy(settings: Settings) -> ReleasePolicy:
-    site = settings.site
-    return ReleasePolicy(
-        future_inventory_enabled=site.future_inventory_enabled,
-        future_date_limit_days=site.future_date_limit_days,
-        default_backorder_days=site.default_backorder_days,
-        void_and_reauth_on_release=site.void_and_reauth_on_release,
-        split_allowed=site.split_allowed,
-        partial_release=PartialRelease(site.partial_release),
-        release_order=ReleaseOrder(site.release_order),
-        allow_skip=site.allow_skip,
-        complete_stock_mode=FenceMode(settings.fences.complete_stock.mode),
-    )

@@ -2,28 +2,107 @@
 
 `what-if stock.stowed --sku S --location L --quantity N` and `what-if
 future-inventory.updated --supply-id X --sku S --location L --quantity N --expected-date D`
-run the worker's own round on the event and roll it back (what_if.py): nothing is written
-or published. Text for people, ``--json`` for scripts.
+run the worker's own round on the event and roll it back: nothing is written or
+published. Text for people, ``--json`` for scripts.
+
+`what_if` runs the event — a `stock.stowed` or a `future-inventory.updated` built from the
+operator's values — through `BatchProcessor` with `dry_run=True`: the same decoding,
+locks, read-ahead, handlers and release round as the worker, in one transaction that is
+rolled back at its end (``BatchProcessor``). Nothing is committed, no outbox row survives, nothing
+is published, no metric moves; the Postgres unit of work is used without the Redis cache
+so that no cache entry is written either. The answer holds for the state of the database
+at that moment: the next real event may change it.
+
+While it runs, the transaction holds the SKU's lock like a worker's batch: a worker's batch
+on that SKU waits for it (milliseconds). The outbox id sequence may advance (sequences are
+not rolled back); ids are never reused anyway.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import click
 import sqlalchemy as sa
 
-from backorder_worker.adapters.postgres.engine import make_engine
-from backorder_worker.entrypoints import waiting_view as view
-from backorder_worker.entrypoints.what_if import WhatIf, what_if
-from backorder_worker.settings import load_settings
+from backorder_worker.adapters.kafka.records import SourceRecord
+from backorder_worker.bootstrap import (
+    batch_retry,
+    build_read_engine,
+    build_unit_of_work,
+    release_policy,
+)
+from backorder_worker.domain.outcomes import ShipmentReleased, ShipmentUnroutable
+from backorder_worker.entrypoints import views as view
+from backorder_worker.entrypoints.commands import settings_of
+from backorder_worker.entrypoints.worker.batch import BatchProcessor
+from backorder_worker.observability.metrics import Metrics
+from backorder_worker.service_layer.batch import ApplyBatch
+from backorder_worker.service_layer.errors import TransientError
+from backorder_worker.service_layer.results import Applied
+from backorder_worker.settings import Settings
 from backorder_worker.wire import InvalidMessage
+from backorder_worker.wire.input_events import build_event, key_for, topic_for
+
+WHAT_IF_EVENT_TYPES = ("stock.stowed", "future-inventory.updated")
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    event_type: str
+    data: Mapping[str, Any]
+    released: list[ShipmentReleased] = field(default_factory=list)
+    still_waiting: list[ShipmentUnroutable] = field(default_factory=list)
+    refused: str | None = None  # the worker would dead-letter the event, and why
+    note: str | None = None
+
+
+def what_if(
+    engine: sa.Engine,
+    settings: Settings,
+    event_type: str,
+    data: Mapping[str, Any],
+    now: datetime,
+) -> WhatIf:
+    """The decisions `event_type` with `data` would make now; writes nothing. Raises
+    `InvalidMessage` when the data is not a valid event of that type."""
+    if event_type not in WHAT_IF_EVENT_TYPES:
+        raise InvalidMessage("unknown-type", f"what-if takes {' or '.join(WHAT_IF_EVENT_TYPES)}")
+    _, value = build_event(event_type, data, event_id=f"what-if-{uuid.uuid4()}", time=now)
+    record = SourceRecord(
+        topic=topic_for(event_type, settings),
+        partition=0,
+        offset=0,
+        key=key_for(event_type, data),
+        value=value,
+        headers=(),
+        timestamp_ms=int(time.time() * 1000),
+    )
+    uow = build_unit_of_work(engine, settings)
+    apply = ApplyBatch(uow, release_policy(settings), lambda: now, batch_retry())
+    processor = BatchProcessor(apply, Metrics())
+    result = processor.process([record], dry_run=True)
+    ((_, _, outcome),) = result.outcomes
+    if isinstance(outcome, InvalidMessage):
+        raise outcome
+    if not isinstance(outcome, Applied):  # Rejected: Duplicate cannot be, the id is new
+        return WhatIf(event_type, data, refused=getattr(outcome, "message", repr(outcome)))
+    return WhatIf(
+        event_type,
+        data,
+        released=[d for d in outcome.decisions if isinstance(d, ShipmentReleased)],
+        still_waiting=[d for d in outcome.decisions if isinstance(d, ShipmentUnroutable)],
+        note=outcome.note,
+    )
 
 
 @click.group("what-if")
-def what_if_command() -> None:
+def command() -> None:
     """Which shipments an inventory event would release now, without writing anything."""
 
 
@@ -41,7 +120,7 @@ def _common(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-@what_if_command.command("stock.stowed")
+@command.command("stock.stowed")
 @_common
 def stock_stowed(
     ctx: click.Context, sku: str, location_id: str, quantity: int, as_json: bool
@@ -51,7 +130,7 @@ def stock_stowed(
     _run(ctx, "stock.stowed", data, as_json)
 
 
-@what_if_command.command("future-inventory.updated")
+@command.command("future-inventory.updated")
 @click.option("--supply-id", required=True)
 @click.option("--expected-date", required=True, help="YYYY-MM-DD")
 @_common
@@ -76,15 +155,16 @@ def future_inventory(
 
 
 def _run(ctx: click.Context, event_type: str, data: dict[str, Any], as_json: bool) -> None:
-    root = ctx.find_root()
-    settings = load_settings(root.obj["config_path"])
-    engine = make_engine(settings.database.url, pool_size=1, max_overflow=0)
+    settings = settings_of(ctx)
+    engine = build_read_engine(settings)
     try:
         answer = what_if(engine, settings, event_type, data, datetime.now(UTC))
     except InvalidMessage as error:
         raise click.UsageError(error.message) from error
-    except sa.exc.OperationalError as error:
-        raise click.ClickException(f"cannot read the database: {error.orig}") from error
+    except (sa.exc.OperationalError, TransientError) as error:
+        failure = error.__cause__ if isinstance(error, TransientError) else error
+        reason = getattr(failure, "orig", failure)
+        raise click.ClickException(f"cannot read the database: {reason}") from error
     finally:
         engine.dispose()
     click.echo(view.to_json(what_if_json(answer)) if as_json else what_if_text(answer))

@@ -1,7 +1,9 @@
-"""Test-only fault injection: crash or stall the worker at a named point of a batch.
+"""Test-only fault points: crash or stall the worker at a named point of a batch. They
+exist only for the reliability tests; unset, they do nothing.
 
 The reliability suite (tests/reliability) kills the worker between the steps whose order
-the delivery guarantees rest on (worker.py): before the Postgres commit, after it and
+the delivery guarantees rest on (``loop.py``; the points before the commit are handed to
+the batch transaction by ``batch.py``): before the Postgres commit, after it and
 before publishing the outbox, after publishing and before committing the offsets. A
 `kill -9` from outside cannot aim at those gaps; a call of `maybe_crash(point)` at each of
 them can.

@@ -1,4 +1,5 @@
-"""`backorder-worker publish`: builds one valid input event from flags or JSON.
+"""One valid input event built from data or from the CLI's friendly flags, with its topic
+and key: for `backorder-worker publish`, `what-if`, the demo, the tests and the bench.
 
 The event is validated with the same models the worker decodes with, before anything is
 sent, so a person or a script gets the error at once instead of a dead letter later.

@@ -13,9 +13,10 @@ Per polled batch, in this order:
 
 1. keep the records of the range (dead letters are turned back into their original record:
    key, value and original headers, `ce_*` included, at their source position);
-2. `BatchProcessor.process`, the worker's own transaction: an input already applied is a
-   duplicate in the inbox and has no second effect; an invalid one is dead-lettered again
-   (through the outbox, as in the worker) and counted `invalid`. `dry_run` rolls it back;
+2. `BatchProcessor.process`, the worker's own edge and transaction (`ApplyBatch`): an
+   input already applied is a duplicate in the inbox and has no second effect; an invalid
+   one is dead-lettered again (through the outbox, as in the worker) and counted
+   `invalid`. `dry_run` rolls it back;
 3. publish the outbox rows of that transaction (`OutboxRelay.publish`); skipped in a dry run;
 4. no offset commit: there is no group.
 
@@ -36,9 +37,17 @@ import logging
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
-from backorder_worker.entrypoints.replay_range import (
+from backorder_worker.adapters.kafka.relay import OutboxRelay
+from backorder_worker.bootstrap import (
+    Services,
+    build_publishing,
+    build_topic_reader,
+    topic_partitions,
+    utc_now,
+)
+from backorder_worker.entrypoints.worker.batch import BatchProcessor
+from backorder_worker.entrypoints.worker.replay_range import (
     Counts,
     Cursor,
     RangeReader,
@@ -51,10 +60,6 @@ from backorder_worker.entrypoints.replay_range import (
     partitions_of,
 )
 from backorder_worker.settings import Settings
-
-if TYPE_CHECKING:
-    from backorder_worker.adapters.kafka.relay import OutboxRelay
-    from backorder_worker.bootstrap import Services
 
 log = logging.getLogger(__name__)
 
@@ -95,44 +100,28 @@ def replay(
     module doc. Raises `ReplayError` for an unknown topic or partition, or when the broker
     gives nothing for `stall_timeout_s`; a database failure that outlasts the processor's
     retries propagates. Either way, the batches before it stay applied and published."""
-    from backorder_worker.adapters.kafka.admin import partitions_for
-    from backorder_worker.adapters.kafka.producer import KafkaPublisher
-    from backorder_worker.adapters.kafka.reader import TopicReader
-    from backorder_worker.adapters.kafka.records import PartitionId
-    from backorder_worker.adapters.kafka.relay import OutboxRelay
-    from backorder_worker.bootstrap import utc_now
-    from backorder_worker.entrypoints.batch import BatchProcessor
-
     topic = resolve_topic(settings, topic)
     horizon = inbox_horizon(settings, utc_now())
     if from_time is not None and epoch_ms(from_time) < epoch_ms(horizon):
         raise ReplayError(_too_old(f"--from {from_time.isoformat()}", horizon, settings))
     is_dead_letter = topic == settings.topics.dead_letter
-    available = partitions_for(settings.kafka.bootstrap_servers, settings.kafka, topic)
-    chosen = partitions_of(topic, partitions, available)
+    chosen = partitions_of(topic, partitions, topic_partitions(settings, topic))
     window = ReplayRange(
         from_ms=None if from_time is None else epoch_ms(from_time, round_up=True),
         from_offset=from_offset,
         to_ms=None if to_time is None else epoch_ms(to_time),
         to_offset=to_offset,
     )
-    starts = None if from_offset is None else {PartitionId(topic, p): from_offset for p in chosen}
-    processor = BatchProcessor(services.uow, services.policy, utc_now, services.metrics)
+    processor = BatchProcessor(services.apply_batch, services.metrics)
     counts = Counts()
     with ExitStack() as stack:
-        reader = TopicReader(
-            settings.kafka,
-            [topic],
-            partitions=chosen,
-            start_offsets=starts,
-            max_poll_records=settings.kafka.max_poll_records,
-        )
+        reader = build_topic_reader(settings, topic, chosen, from_offset)
         stack.callback(reader.close)
         relay = None
         if not dry_run:
-            publisher = KafkaPublisher(settings.kafka, client_id="backorder-worker-replay")
-            stack.callback(publisher.close)
-            relay = OutboxRelay(services.outbox, publisher)
+            publishing = build_publishing(services, client_id="backorder-worker-replay")
+            stack.callback(publishing.close)
+            relay = publishing.relay
         cursors = {pid: Cursor(start=reader.position(pid)) for pid in reader.assigned}
         polls = RangeReader(reader, cursors, window, counts, progress, poll_timeout_ms)
         for records in polls.batches(stall_timeout_s):  # 1. the records of the range

@@ -1,18 +1,19 @@
-"""What a re-evaluation run needs from the shell, for the command and the daily job alike.
+"""What a re-evaluation run needs from the shell, for the `reevaluate` command and the daily
+job alike.
 
 ``transient_retry`` is the page retry the use case is given: a page that failed on a
 transient database error (connection, deadlock, a lost race for a shipment) rolled back
 and runs again with backoff; anything else propagates. ``PublishPages`` is the
 ``after_page`` hook: right after a page commits, its outbox rows go to Kafka through the
 relay (the fast path; what it cannot publish stays for the sweeper) and its decisions are
-counted in the metrics. ``direct_unit_of_work`` gives the run plain Postgres transactions.
+counted in the metrics. The run's transactions are the worker's own (``Services.uow``):
+plain Postgres, no cache to refresh between pages.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from tenacity import (
     RetryCallState,
@@ -23,27 +24,13 @@ from tenacity import (
     wait_random,
 )
 
-from backorder_worker.adapters.event_codec import decision_encoder
 from backorder_worker.adapters.kafka.relay import OutboxRelay
 from backorder_worker.adapters.postgres.errors import is_transient
-from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.domain.outcomes import ShipmentReleased
 from backorder_worker.observability.metrics import Metrics
-from backorder_worker.service_layer.ports import UnitOfWork
 from backorder_worker.service_layer.reevaluation import PageDone
 
-if TYPE_CHECKING:
-    from backorder_worker.bootstrap import Services
-
 log = logging.getLogger(__name__)
-
-
-def direct_unit_of_work(services: Services) -> UnitOfWork:
-    """Transactions that read the catalog from Postgres, not through the Redis-backed cache:
-    a run touches every SKU once, so a cache gains nothing, and this thread does not
-    refresh it between batches as the consume loop does."""
-    topics = services.settings.topics
-    return PostgresUnitOfWork(services.engine, topics, encode=decision_encoder(topics))
 
 
 def transient_retry(retry_for_s: float = 60.0) -> Retrying:

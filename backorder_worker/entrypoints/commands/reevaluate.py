@@ -18,18 +18,13 @@ from datetime import UTC, datetime
 import click
 
 from backorder_worker.adapters.kafka.producer import KafkaPublisher
-from backorder_worker.adapters.kafka.relay import OutboxRelay
-from backorder_worker.bootstrap import Services, build_services
+from backorder_worker.bootstrap import Services, build_publisher, build_relay, build_services
+from backorder_worker.entrypoints.commands import settings_of
+from backorder_worker.entrypoints.jobs.pages import PublishPages, transient_retry
 from backorder_worker.entrypoints.preflight import require_kafka, require_schema
-from backorder_worker.entrypoints.reevaluation_run import (
-    PublishPages,
-    direct_unit_of_work,
-    transient_retry,
-)
-from backorder_worker.service_layer.commands import Reevaluate
 from backorder_worker.service_layer.reevaluation import PageDone, ReevaluationSummary, reevaluate
 from backorder_worker.service_layer.rounds import PAGE_SIZE
-from backorder_worker.settings import Settings, load_settings
+from backorder_worker.settings import Settings
 
 
 @click.command("reevaluate")
@@ -43,7 +38,7 @@ from backorder_worker.settings import Settings, load_settings
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
-def reevaluate_command(
+def command(
     ctx: click.Context,
     dry_run: bool,
     skus: tuple[str, ...],
@@ -52,7 +47,7 @@ def reevaluate_command(
     as_json: bool,
 ) -> None:
     """Re-runs every waiting shipment now (after a settings change)."""
-    settings = load_settings(ctx.obj["config_path"])
+    settings = settings_of(ctx)
     now = datetime.now(UTC)
     run_id = run_id or f"reevaluate-{now:%Y%m%dT%H%M%SZ}"
     require_schema(settings.database.url)
@@ -63,7 +58,7 @@ def reevaluate_command(
     try:
         if not dry_run:
             publisher = _publisher(settings)
-        relay = None if publisher is None else OutboxRelay(services.outbox, publisher)
+        relay = None if publisher is None else build_relay(services, publisher)
         publish = PublishPages(relay)
         summary = _walk(services, publish, now, run_id, skus, dry_run, page_size)
         left = publish.flush()
@@ -79,7 +74,7 @@ def reevaluate_command(
 def _publisher(settings: Settings) -> KafkaPublisher:
     """Kafka must answer before anything changes: outputs are published as pages commit."""
     try:
-        return KafkaPublisher(settings.kafka, client_id="backorder-worker-reevaluate")
+        return build_publisher(settings, "backorder-worker-reevaluate")
     except Exception as error:  # kafka-python raises several kinds for "no broker"
         raise click.ClickException(f"cannot reach Kafka ({error}); nothing was changed") from error
 
@@ -104,13 +99,12 @@ def _walk(
             click.echo(f"page {page.number}: {done.evaluated} evaluated so far", err=True)
             last_shown = time.monotonic()
 
-    command = Reevaluate(frozenset(skus) if skus else None)
     return reevaluate(
-        direct_unit_of_work(services),
+        services.uow,
         services.policy,
         now,
         run_id,
-        skus=command.skus,
+        skus=frozenset(skus) if skus else None,
         dry_run=dry_run,
         page_size=page_size,
         retry=transient_retry(),
