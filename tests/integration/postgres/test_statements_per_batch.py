@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from backorder_worker.entrypoints.publish import build_event
 
 from backorder_worker.adapters.event_codec import decision_encoder
 from backorder_worker.adapters.kafka.records import SourceRecord
@@ -23,6 +22,7 @@ from backorder_worker.bootstrap import batch_retry
 from backorder_worker.entrypoints.worker.batch import BatchProcessor
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.service_layer.batch import ApplyBatch
+from backorder_worker.wire.input_events import build_event
 from tests.integration.postgres.conftest import TOPICS
 from tests.support.driver import T0, Driver, order
 
