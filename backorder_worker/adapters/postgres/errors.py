@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import exc
 
 from backorder_worker.service_layer.errors import TransientError
+
+_UNDEFINED_TABLE = "42P01"
 
 _TRANSIENT_SQLSTATES = {
     "40001",  # serialization_failure
@@ -54,3 +58,32 @@ def translate_transient() -> Iterator[None]:
         if not is_transient(error):
             raise
         raise TransientError(f"{type(error).__name__}: {error}") from error
+
+
+class DatabaseTrouble(StrEnum):
+    NO_SCHEMA = "no-schema"  # the worker's tables are not there: migrate first
+    UNREACHABLE = "unreachable"  # no connection, or it broke
+    REFUSED = "refused"  # the server answered no (a constraint, a permission)
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseFailure:
+    """What went wrong with Postgres, for a person: the kind and the server's own words."""
+
+    trouble: DatabaseTrouble
+    reason: str
+
+
+def database_failure(error: BaseException) -> DatabaseFailure | None:
+    """Says what ``error`` means if Postgres (or the way to it) raised it, else None; the
+    entry points word it without knowing SQLAlchemy."""
+    if isinstance(error, TransientError) and isinstance(error.__cause__, Exception):
+        error = error.__cause__
+    if not isinstance(error, exc.DBAPIError):
+        return None
+    reason = str(error.orig if error.orig is not None else error)
+    if getattr(error.orig, "sqlstate", None) == _UNDEFINED_TABLE:
+        return DatabaseFailure(DatabaseTrouble.NO_SCHEMA, reason)
+    if isinstance(error, exc.OperationalError):
+        return DatabaseFailure(DatabaseTrouble.UNREACHABLE, reason)
+    return DatabaseFailure(DatabaseTrouble.REFUSED, reason)

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
-import sqlalchemy as sa
 
 from backorder_worker.adapters.postgres.demand import SkuDemand, waiting_demand
+from backorder_worker.adapters.postgres.errors import DatabaseTrouble, database_failure
 from backorder_worker.bootstrap import build_read_engine
 from backorder_worker.entrypoints import views as view
 from backorder_worker.entrypoints.commands import settings_of
@@ -30,8 +30,11 @@ def command(ctx: click.Context, sku: str | None, limit: int, as_json: bool) -> N
     now = datetime.now(UTC)
     try:
         demands = waiting_demand(engine, sku=sku, limit=limit)
-    except sa.exc.OperationalError as error:
-        raise click.ClickException(f"cannot read the database: {error.orig}") from error
+    except Exception as error:
+        failure = database_failure(error)
+        if failure is None or failure.trouble is not DatabaseTrouble.UNREACHABLE:
+            raise
+        raise click.ClickException(f"cannot read the database: {failure.reason}") from error
     finally:
         engine.dispose()
     if as_json:

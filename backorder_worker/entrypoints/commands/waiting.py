@@ -15,8 +15,8 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 import click
-import sqlalchemy as sa
 
+from backorder_worker.adapters.postgres.engine import Engine
 from backorder_worker.adapters.postgres.shipment_views import (
     WaitingFilter,
     shipment_view,
@@ -86,7 +86,7 @@ def command(
         engine.dispose()
 
 
-def _list(engine: sa.Engine, where: WaitingFilter, now: datetime, as_json: bool) -> None:
+def _list(engine: Engine, where: WaitingFilter, now: datetime, as_json: bool) -> None:
     views, total = waiting_shipments(engine, where, now)
     if not as_json:
         click.echo(view.waiting_table(views, total, now))
@@ -98,7 +98,7 @@ def _list(engine: sa.Engine, where: WaitingFilter, now: datetime, as_json: bool)
 
 
 def _show(
-    engine: sa.Engine, settings: Settings, shipment_id: str, now: datetime, as_json: bool
+    engine: Engine, settings: Settings, shipment_id: str, now: datetime, as_json: bool
 ) -> None:
     found = shipment_view(engine, shipment_id, now)
     if found is None:

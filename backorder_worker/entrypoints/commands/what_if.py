@@ -28,9 +28,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
-import sqlalchemy as sa
 
 from backorder_worker.adapters.kafka.records import SourceRecord
+from backorder_worker.adapters.postgres.engine import Engine
+from backorder_worker.adapters.postgres.errors import DatabaseTrouble, database_failure
 from backorder_worker.bootstrap import (
     batch_retry,
     build_read_engine,
@@ -43,7 +44,6 @@ from backorder_worker.entrypoints.commands import settings_of
 from backorder_worker.entrypoints.worker.batch import BatchProcessor
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.service_layer.batch import ApplyBatch
-from backorder_worker.service_layer.errors import TransientError
 from backorder_worker.service_layer.results import Applied
 from backorder_worker.settings import Settings
 from backorder_worker.wire import InvalidMessage
@@ -63,7 +63,7 @@ class WhatIf:
 
 
 def what_if(
-    engine: sa.Engine,
+    engine: Engine,
     settings: Settings,
     event_type: str,
     data: Mapping[str, Any],
@@ -161,10 +161,11 @@ def _run(ctx: click.Context, event_type: str, data: dict[str, Any], as_json: boo
         answer = what_if(engine, settings, event_type, data, datetime.now(UTC))
     except InvalidMessage as error:
         raise click.UsageError(error.message) from error
-    except (sa.exc.OperationalError, TransientError) as error:
-        failure = error.__cause__ if isinstance(error, TransientError) else error
-        reason = getattr(failure, "orig", failure)
-        raise click.ClickException(f"cannot read the database: {reason}") from error
+    except Exception as error:
+        failure = database_failure(error)  # a TransientError retried in vain: its cause
+        if failure is None or failure.trouble is not DatabaseTrouble.UNREACHABLE:
+            raise
+        raise click.ClickException(f"cannot read the database: {failure.reason}") from error
     finally:
         engine.dispose()
     click.echo(view.to_json(what_if_json(answer)) if as_json else what_if_text(answer))

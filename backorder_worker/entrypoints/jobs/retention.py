@@ -17,8 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-import sqlalchemy as sa
-
+from backorder_worker.adapters.postgres.engine import Engine
 from backorder_worker.adapters.postgres.retention import (
     HISTORY,
     INBOX,
@@ -39,7 +38,7 @@ JOB = "table-retention"
 class TableRetention:
     def __init__(
         self,
-        engine: sa.Engine,
+        engine: Engine,
         settings: RetentionSettings,
         lease: Lease,
         *,
