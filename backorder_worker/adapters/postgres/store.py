@@ -53,11 +53,8 @@ from backorder_worker.settings import TopicsSettings
 
 class PostgresStore(PostgresStock):
     def __init__(self, conn: sa.Connection, topics: TopicsSettings, encode: EncodeDecision) -> None:
-        self._conn, self._dead_letter_topic, self._encode_decision = (
-            conn,
-            topics.dead_letter,
-            encode,
-        )
+        self._conn, self._encode_decision = conn, encode
+        self._dead_letter_topic = topics.dead_letter
         self._locks = HeldLocks()
         self._locked: set[str] = self._locks.skus  # the SKUs this transaction holds locked
         self._preclaimed: set[str] = set()  # claimed by claim_events, not yet asked for
