@@ -29,6 +29,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from backorder_worker.adapters.event_codec import decision_encoder
 from backorder_worker.adapters.kafka.admin import KafkaTopicAdmin, partitions_for
 from backorder_worker.adapters.kafka.consumer import KafkaSource
 from backorder_worker.adapters.kafka.producer import KafkaPublisher
@@ -37,10 +38,11 @@ from backorder_worker.adapters.kafka.records import PartitionId
 from backorder_worker.adapters.kafka.relay import OutboxRelay, OutboxSweeper, orphaned_after_s
 from backorder_worker.adapters.postgres.engine import make_engine
 from backorder_worker.adapters.postgres.job_runs import PostgresJobRuns
+from backorder_worker.adapters.postgres.lease import PostgresLease
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.adapters.redis.client import RedisGuard, make_redis
-from backorder_worker.adapters.redis.lease import FallbackLease, Lease, PostgresLease, RedisLease
+from backorder_worker.adapters.redis.lease import FallbackLease, Lease, RedisLease
 from backorder_worker.domain.model import FenceMode, PartialRelease, ReleaseOrder, ReleasePolicy
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.observability.progress import LoopProgress, stall_after_s
@@ -135,7 +137,7 @@ def build_services(settings: Settings, metrics: Metrics | None = None) -> Servic
     # The catalog is read from Postgres under the transaction's locks, never from a cache:
     # a listing or location cached before another replica's change commits would decide
     # a round on the old one and lose its release (``service_layer/locking.py``).
-    uow = PostgresUnitOfWork(engine, settings.topics)
+    uow = PostgresUnitOfWork(engine, settings.topics, encode=decision_encoder(settings.topics))
     policy = release_policy(settings)
     return Services(
         settings=settings,
@@ -250,7 +252,7 @@ def build_read_engine(settings: Settings) -> sa.Engine:
 
 def build_unit_of_work(engine: sa.Engine, settings: Settings) -> UnitOfWork:
     """Plain Postgres transactions on ``engine`` (no cache), as the worker's own."""
-    return PostgresUnitOfWork(engine, settings.topics)
+    return PostgresUnitOfWork(engine, settings.topics, encode=decision_encoder(settings.topics))
 
 
 def build_publisher(settings: Settings, client_id: str) -> KafkaPublisher:

@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from backorder_worker.adapters.postgres import catalog, stock
+from backorder_worker.adapters.postgres import supplies as postgres_supplies
 from backorder_worker.adapters.postgres.engine import make_engine
 from backorder_worker.adapters.postgres.rows import candidate_from_row
 from backorder_worker.adapters.postgres.tables import shipments
@@ -48,7 +49,7 @@ def naive_event(engine: sa.Engine, event: StockEvent, event_id: str) -> dict[str
         skus = {s for c in candidates for s in c.shipment.skus} | {sku}
         room = Catalog(catalog.all_locations(conn), catalog.listings_of(conn, skus))
         current = stock.current_stock(conn, skus)
-        supplies = stock.supplies_with_free_units(conn, skus)
+        supplies = postgres_supplies.supplies_with_free_units(conn, skus)
     loaded = time.perf_counter()
     current[(location_id, sku)] = current.get((location_id, sku), 0) + quantity
     pool = pool_for(current, supplies, room, POLICY, now)

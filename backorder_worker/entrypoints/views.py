@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from backorder_worker.adapters.postgres.inspect import (
+from backorder_worker.adapters.postgres.shipment_views import (
     HistoryEntry,
     ShipmentView,
     StoredReason,

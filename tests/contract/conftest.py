@@ -1,7 +1,7 @@
 """The contract suite's one fixture: a unit of work, once the in-memory fake, once Postgres.
 
 Every test here states a promise of the ``Store`` port (its docstrings in
-``service_layer/ports.py``) and runs on both, so the fake the service tests trust cannot
+``service_layer/ports/``) and runs on both, so the fake the service tests trust cannot
 drift from the adapter production runs. The Postgres half is marked ``postgres``:
 ``pytest tests/contract -m "not postgres"`` runs the fake half alone, in well under a
 second, without a database. The Postgres half uses the adapter tests' migrated schema,
@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from backorder_worker.adapters.event_codec import decision_encoder
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.service_layer.ports import UnitOfWork
 from tests.fakes import FakeUnitOfWork
@@ -27,7 +28,7 @@ from tests.integration.postgres.conftest import (  # noqa: F401 (fixtures)
 
 def postgres_uow(database: sa.Engine) -> PostgresUnitOfWork:
     """The Postgres unit of work the contract is checked on (the one place it is built)."""
-    return PostgresUnitOfWork(database, TOPICS)
+    return PostgresUnitOfWork(database, TOPICS, encode=decision_encoder(TOPICS))
 
 
 @pytest.fixture(params=["fake", pytest.param("postgres", marks=pytest.mark.postgres)])

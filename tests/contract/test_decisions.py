@@ -23,7 +23,6 @@ from backorder_worker.service_layer.ports import (
     Store,
     UnitOfWork,
 )
-from tests.contract.conftest import postgres_falls_short
 from tests.integration.postgres.world import (
     CREATED,
     NOW,
@@ -214,17 +213,8 @@ def test_an_unknown_shipment_is_none(uow: UnitOfWork) -> None:
 
 
 def test_a_releases_draws_show_in_every_read_of_its_own_transaction(
-    uow: UnitOfWork, locked: bool, request: pytest.FixtureRequest
+    uow: UnitOfWork, locked: bool
 ) -> None:
-    if not locked:
-        postgres_falls_short(
-            request,
-            uow,
-            "PostgresStore.stock_totals of unlocked SKUs does not see the draws of a "
-            "release recorded earlier in the transaction (kept, not yet written): it adds "
-            "only kept blind additions, on the premise that draws belong to locked SKUs, "
-            "which the port does not state",
-        )
     waiting_s1(uow)
     stocked(uow)
     with uow() as store:

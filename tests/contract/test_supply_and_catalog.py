@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from backorder_worker.domain.model import (
     Candidate,
     FulfillmentType,
@@ -15,7 +13,6 @@ from backorder_worker.domain.model import (
 )
 from backorder_worker.domain.outcomes import ShipmentReleased
 from backorder_worker.service_layer.ports import UnitOfWork
-from tests.contract.conftest import postgres_falls_short
 from tests.integration.postgres.world import NOW, decide, set_up_catalog, shipment, supply
 
 
@@ -47,16 +44,8 @@ def test_supplies_of_skus_are_those_with_free_units(uow: UnitOfWork) -> None:
 
 
 def test_a_future_release_promises_supply_units_to_the_future_shipment(
-    uow: UnitOfWork, locked: bool, request: pytest.FixtureRequest
+    uow: UnitOfWork, locked: bool
 ) -> None:
-    if not locked:
-        postgres_falls_short(
-            request,
-            uow,
-            "PostgresStore.supply() after record() answers a supply saved unlocked in this "
-            "transaction without the promise the release added (LockedStock._upserts is "
-            "not updated by drawn()); right after commit",
-        )
     with uow() as store:
         if locked:
             store.lock_skus(["KTP"])

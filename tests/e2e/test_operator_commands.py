@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from backorder_worker.adapters.event_codec import decision_encoder
 from backorder_worker.adapters.postgres.engine import make_engine
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.service_layer import commands as c
@@ -44,7 +45,9 @@ def waiting_room(world: World) -> Iterator[World]:
     """S-1 waits for KTP, which a supply brings in 40 days (beyond the 30-day limit); S-2
     waits for KTP2, which nothing brings."""
     engine = make_engine(world.settings.database.url)
-    feed = Driver(PostgresUnitOfWork(engine, world.settings.topics), clock=datetime.now(UTC))
+    topics = world.settings.topics
+    uow = PostgresUnitOfWork(engine, topics, encode=decision_encoder(topics))
+    feed = Driver(uow, clock=datetime.now(UTC))
     feed.seed_catalog(skus=("KTP", "KTP2"))
     feed.apply(order("S-1", ("KTP", 2)))
     feed.apply(order("S-2", ("KTP2", 1)))

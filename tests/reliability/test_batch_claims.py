@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from backorder_worker.adapters.event_codec import decision_encoder
 from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.adapters.postgres.migrate import migrate
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
@@ -30,6 +31,7 @@ from tests.e2e.support import create_database, drop_database, new_tag
 from tests.reliability.delivery_checks import digest_of
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
+TOPICS = TopicsSettings()
 
 
 @pytest.fixture
@@ -52,7 +54,7 @@ def stowed(offset: int, quantity: int) -> SourceRecord:
 def test_an_id_reused_with_other_content_in_one_batch_is_a_conflict_not_a_duplicate(
     engine: sa.Engine,
 ) -> None:
-    uow = PostgresUnitOfWork(engine, TopicsSettings())
+    uow = PostgresUnitOfWork(engine, TOPICS, encode=decision_encoder(TOPICS))
     processor = BatchProcessor(
         ApplyBatch(uow, ReleasePolicy(), lambda: NOW, batch_retry()), Metrics()
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from backorder_worker.adapters.postgres.inspect import WaitingStats
+from backorder_worker.adapters.postgres.shipment_views import WaitingStats
 from backorder_worker.adapters.redis.lease import LeaseUnavailable
 from backorder_worker.entrypoints.jobs.gauges import WaitingRoomGauges
 from backorder_worker.entrypoints.jobs.overdue import OverdueFlagging

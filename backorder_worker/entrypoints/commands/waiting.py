@@ -4,7 +4,7 @@ Without an id it lists the waiting room, oldest first, filtered by SKU, location
 overdue; with one it shows that shipment in whatever state it is — every reason stored at
 its last evaluation, its whole history, and for a waiting one a live check against the
 stock there is now — and exits 1 if the worker does not know it.
-It only reads Postgres (``adapters.postgres.inspect``); ``--json`` prints for scripts.
+It only reads Postgres (``adapters.postgres.shipment_views``); ``--json`` prints for scripts.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from backorder_worker.adapters.postgres.engine import Engine
-from backorder_worker.adapters.postgres.inspect import (
+from backorder_worker.adapters.postgres.shipment_views import (
     WaitingFilter,
     shipment_view,
     waiting_shipments,

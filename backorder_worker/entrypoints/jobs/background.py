@@ -18,8 +18,8 @@ from collections.abc import Callable
 from typing import Any, Self
 
 from backorder_worker.adapters.kafka.relay import OutboxRelay
-from backorder_worker.adapters.postgres.inspect import waiting_stats
 from backorder_worker.adapters.postgres.overdue import flag_overdue
+from backorder_worker.adapters.postgres.shipment_views import waiting_stats
 from backorder_worker.bootstrap import Services, build_job_runs, utc_now
 from backorder_worker.entrypoints.jobs import daily_reevaluation, gauges, overdue, retention
 from backorder_worker.entrypoints.jobs.daily_reevaluation import Abandoned, DailyReevaluation

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from backorder_worker.adapters.postgres.inspect import WaitingStats
+from backorder_worker.adapters.postgres.shipment_views import WaitingStats
 from backorder_worker.adapters.redis.lease import Lease
 from backorder_worker.entrypoints.jobs.leases import give_back, holds
 from backorder_worker.observability.metrics import Metrics
@@ -34,7 +34,7 @@ class WaitingRoomGauges:
         metrics: Metrics,
         lease: Lease,
     ) -> None:
-        """``waiting_stats()`` counts the waiting room (``adapters/postgres/inspect.py``),
+        """``waiting_stats()`` counts the waiting room (``adapters/postgres/shipment_views.py``),
         ``outbox_backlog()`` says how many outbox rows wait and the oldest one's age
         (``PostgresOutbox.backlog``)."""
         self._waiting_stats, self._outbox_backlog = waiting_stats, outbox_backlog

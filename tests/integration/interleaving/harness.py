@@ -21,6 +21,7 @@ from typing import Any
 import redis
 import sqlalchemy as sa
 
+from backorder_worker.adapters.event_codec import decision_encoder
 from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.adapters.postgres.tables import metadata
@@ -124,7 +125,7 @@ class Lab:
                 conn.execute(table.insert(), written)
         if rows is not None:
             return
-        plain = PostgresUnitOfWork(self.engine, TOPICS)
+        plain = PostgresUnitOfWork(self.engine, TOPICS, encode=decision_encoder(TOPICS))
         for group in scenario.set_up:
             _processor(plain, scenario.policy).process(group)
         with self.engine.connect() as conn:
@@ -152,7 +153,13 @@ class Lab:
             self._replicas.append(services)
         replicas = self._replicas[:count]
         if not scenario.cached:
-            return [(PostgresUnitOfWork(s.engine, TOPICS), lambda: None) for s in replicas]
+            return [
+                (
+                    PostgresUnitOfWork(s.engine, TOPICS, encode=decision_encoder(TOPICS)),
+                    lambda: None,
+                )
+                for s in replicas
+            ]
         skus = {json.loads(r.value or b"{}")["data"].get("sku") for r in scenario.all_records()}
         for services in replicas:
             with services.uow() as store:

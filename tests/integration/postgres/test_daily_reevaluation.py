@@ -13,12 +13,12 @@ from functools import partial
 import pytest
 import sqlalchemy as sa
 
-from backorder_worker.adapters.postgres.inspect import waiting_stats
 from backorder_worker.adapters.postgres.job_runs import JobClaim, PostgresJobRuns
+from backorder_worker.adapters.postgres.lease import PostgresLease
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
 from backorder_worker.adapters.postgres.overdue import flag_overdue
+from backorder_worker.adapters.postgres.shipment_views import waiting_stats
 from backorder_worker.adapters.postgres.store import PostgresStore, PostgresUnitOfWork
-from backorder_worker.adapters.redis.lease import PostgresLease
 from backorder_worker.entrypoints.jobs.background import BackgroundJobs
 from backorder_worker.entrypoints.jobs.daily_reevaluation import DailyReevaluation
 from backorder_worker.entrypoints.jobs.gauges import WaitingRoomGauges

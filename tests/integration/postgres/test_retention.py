@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from backorder_worker.adapters.postgres.lease import PostgresLease
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
 from backorder_worker.adapters.postgres.retention import LEDGER, trim_all
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
@@ -23,7 +24,6 @@ from backorder_worker.adapters.postgres.tables import (
     outbox,
     shipment_history,
 )
-from backorder_worker.adapters.redis.lease import PostgresLease
 from backorder_worker.entrypoints.jobs.retention import TableRetention
 from backorder_worker.service_layer import commands as c
 from backorder_worker.settings import RetentionSettings

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from backorder_worker.adapters.postgres.inspect import shipment_view
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
+from backorder_worker.adapters.postgres.shipment_views import shipment_view
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.domain.model import ReleasePolicy
 from backorder_worker.service_layer import commands as c

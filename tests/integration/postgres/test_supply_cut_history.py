@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from backorder_worker.adapters.postgres.inspect import shipment_view
+from backorder_worker.adapters.postgres.shipment_views import shipment_view
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.service_layer import commands as c
 from backorder_worker.service_layer.results import Applied

@@ -11,10 +11,10 @@ from functools import partial
 import pytest
 import sqlalchemy as sa
 
-from backorder_worker.adapters.postgres.inspect import waiting_stats
+from backorder_worker.adapters.postgres.lease import PostgresLease
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
+from backorder_worker.adapters.postgres.shipment_views import waiting_stats
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
-from backorder_worker.adapters.redis.lease import PostgresLease
 from backorder_worker.entrypoints.jobs.gauges import JOB, WaitingRoomGauges
 from backorder_worker.observability.metrics import Metrics
 from tests.support.driver import T0, Driver, order

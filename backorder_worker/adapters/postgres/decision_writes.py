@@ -1,7 +1,8 @@
 """Writing many decisions at once: a round's releases and reports in a few statements.
 
 The store keeps a round's decisions and writes them when something is about to read what
-they change (and before commit). The guards of ``decisions.py`` hold in bulk too:
+they change (and before commit); ``decision_rows.py`` builds the rows. The guards hold in
+bulk too:
 
 - a released parent that waited must still be WAITING (a guarded UPDATE; fewer rows than
   asked means another transaction released one first: ``ConcurrentRelease``, retried);
@@ -20,7 +21,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
-from backorder_worker.adapters.postgres.decisions import (
+from backorder_worker.adapters.postgres.decision_rows import (
     child_row,
     history_of_release,
     history_of_report,
@@ -30,15 +31,11 @@ from backorder_worker.adapters.postgres.decisions import (
     unroutable_values,
 )
 from backorder_worker.adapters.postgres.draws import apply_draws
-from backorder_worker.adapters.postgres.rows import (
-    copy_rows,
-    shipment_values,
-    text_array,
-    unnested,
-)
-from backorder_worker.adapters.postgres.tables import shipment_history, shipments, waiting_skus
+from backorder_worker.adapters.postgres.history import write_history
+from backorder_worker.adapters.postgres.rows import shipment_values, unnested
+from backorder_worker.adapters.postgres.tables import shipments
+from backorder_worker.adapters.postgres.waiting_room import enter_waiting_room, leave_waiting_room
 from backorder_worker.domain.inventory import Draw
-from backorder_worker.domain.model import Shipment
 from backorder_worker.domain.outcomes import (
     Decision,
     ShipmentReleased,
@@ -89,7 +86,7 @@ def write_decisions(conn: sa.Connection, decisions: Sequence[Timed]) -> None:
         _write_reports(conn, reports)
     history = [history_of_release(d, now) for d, now in released]
     history += [history_of_report(d, now) for d, now in reports]
-    copy_rows(conn, shipment_history, history)
+    write_history(conn, history)
 
 
 def _write_released(conn: sa.Connection, released: list[tuple[ShipmentReleased, datetime]]) -> None:
@@ -110,7 +107,7 @@ def _write_released(conn: sa.Connection, released: list[tuple[ShipmentReleased, 
         inserted = conn.execute(statement.returning(shipments.c.shipment_id), rows).all()
         if len(inserted) != len(rows):
             raise ConcurrentRelease(", ".join(d.parent.shipment_id for d, _ in arrived))
-    _leave_waiting_room(conn, [d.parent.shipment_id for d, _ in waited])
+    leave_waiting_room(conn, [d.parent.shipment_id for d, _ in waited])
     children = [
         child_row(d, child, now)
         for d, now in released
@@ -145,44 +142,8 @@ def _write_reports(conn: sa.Connection, reports: list[tuple[ShipmentUnroutable, 
         missing = set(latest) - {row.shipment_id for row in written}
         raise ConcurrentRelease(", ".join(sorted(missing)))
     waiting = [d for d, _ in latest.values() if d.state is WaitState.WAITING]
-    _enter_waiting_room(conn, [(d.shipment, d.candidate.entered_at) for d in waiting])
-    _leave_waiting_room(
-        conn, [s for s, (d, _) in latest.items() if d.state is WaitState.UNROUTABLE]
-    )
-
-
-def _enter_waiting_room(conn: sa.Connection, entries: list[tuple[Shipment, datetime]]) -> None:
-    rows = [
-        {"shipment_id": s.shipment_id, "sku": sku, "priority": s.priority, "entered_at": at}
-        for s, at in entries
-        for sku in sorted(s.skus)
-    ]
-    if not rows:
-        return
-    statement = insert(waiting_skus)
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=[waiting_skus.c.shipment_id, waiting_skus.c.sku],
-            set_={
-                "priority": statement.excluded.priority,
-                "entered_at": statement.excluded.entered_at,
-            },
-            # no dead row versions when a re-evaluated shipment is re-indexed unchanged
-            where=sa.tuple_(waiting_skus.c.priority, waiting_skus.c.entered_at).is_distinct_from(
-                sa.tuple_(statement.excluded.priority, statement.excluded.entered_at)
-            ),
-        ),
-        rows,
-    )
-
-
-def _leave_waiting_room(conn: sa.Connection, shipment_ids: list[str]) -> None:
-    if shipment_ids:
-        conn.execute(
-            sa.delete(waiting_skus).where(
-                waiting_skus.c.shipment_id == sa.any_(text_array(shipment_ids))
-            )
-        )
+    enter_waiting_room(conn, [(d.shipment, d.candidate.entered_at) for d in waiting])
+    leave_waiting_room(conn, [s for s, (d, _) in latest.items() if d.state is WaitState.UNROUTABLE])
 
 
 def _receivers(decision: ShipmentReleased) -> list[tuple[Draw, str]]:

@@ -1,7 +1,8 @@
-"""The rows a decision writes: the released parent's new state, its children, the
-split-off, a report's upsert values, and the history rows behind ``waiting``.
+"""The rows a decision writes, as column dicts: the released parent's new state, its
+children, the split-off, a report's upsert values, and the history rows behind
+``waiting``. No statements here.
 
-``decision_batch.py`` writes them, many decisions at a time, with the guards that make a
+``decision_writes.py`` writes them, many decisions at a time, with the guards that make a
 release happen at most once (I2) and never oversell (I1).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from backorder_worker.adapters.postgres.history import HistoryRow, history_row
 from backorder_worker.adapters.postgres.rows import lines_json, reasons_json, shipment_values
 from backorder_worker.domain.inventory import Draw
 from backorder_worker.domain.model import Line, Shipment
@@ -83,13 +85,12 @@ def unroutable_values(decision: ShipmentUnroutable, now: datetime) -> dict[str, 
     }
 
 
-def history_of_release(decision: ShipmentReleased, now: datetime) -> dict[str, Any]:
+def history_of_release(decision: ShipmentReleased, now: datetime) -> HistoryRow:
     """What the ``waiting`` command shows of a release."""
-    return _history(
+    return history_row(
         decision.parent.shipment_id,
         now,
-        decision.trigger.event_id,
-        decision.trigger.event_type,
+        decision.trigger,
         ShipmentState(decision.parent_status.value),
         {
             "outcome": "released",
@@ -114,15 +115,14 @@ def history_of_release(decision: ShipmentReleased, now: datetime) -> dict[str, A
     )
 
 
-def history_of_report(decision: ShipmentUnroutable, now: datetime) -> dict[str, Any]:
+def history_of_report(decision: ShipmentUnroutable, now: datetime) -> HistoryRow:
     waits = decision.state is WaitState.WAITING
     state = ShipmentState.WAITING if waits else ShipmentState.UNROUTABLE
     due = decision.expected_release_by
-    return _history(
+    return history_row(
         decision.shipment.shipment_id,
         now,
-        decision.trigger.event_id,
-        decision.trigger.event_type,
+        decision.trigger,
         state,
         {
             "outcome": state.value.lower(),
@@ -141,24 +141,6 @@ def receiver_of(decision: ShipmentReleased, draw: Draw) -> str:
         if shipment.status is status and shipment.location_id == draw.location_id:
             return shipment.shipment_id
     return decision.parent.shipment_id
-
-
-def _history(
-    shipment_id: str,
-    at: datetime,
-    event_id: str,
-    event_type: str,
-    state: ShipmentState,
-    detail: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        "shipment_id": shipment_id,
-        "at": at,
-        "event_id": event_id,
-        "event_type": event_type,
-        "state": state.value,
-        "detail": detail,
-    }
 
 
 def _lines(parent: Shipment, released: ReleasedShipment) -> list[Line]:

@@ -7,14 +7,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from backorder_worker.adapters.postgres.inspect import (
+from backorder_worker.adapters.postgres.overdue import flag_overdue
+from backorder_worker.adapters.postgres.shipment_views import (
     WaitingFilter,
     WaitingStats,
     shipment_view,
     waiting_shipments,
     waiting_stats,
 )
-from backorder_worker.adapters.postgres.overdue import flag_overdue
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.domain.model import FulfillmentType
 from backorder_worker.service_layer import commands as c
