@@ -25,7 +25,7 @@ from backorder_worker.entrypoints.commands import (
     waiting,
     what_if,
 )
-from backorder_worker.observability.logging import configure_logging
+from backorder_worker.observability.logs import configure_logging
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 

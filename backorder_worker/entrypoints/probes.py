@@ -1,4 +1,4 @@
-"""What `/healthz` and `/readyz` of `backorder-worker run` answer (observability/http.py).
+"""What `/healthz` and `/readyz` of `backorder-worker run` answer (observability/health_server.py).
 
 Liveness ("restart me?"): the poll loop came round recently, or holds no partitions
 (`LoopProgress`). Readiness ("send me work?"): the replica holds partitions, Postgres

@@ -4,7 +4,7 @@ import re
 import subprocess
 
 from backorder_worker.entrypoints.commands.run import command as run_command
-from backorder_worker.observability.http import HealthServer
+from backorder_worker.observability.health_server import HealthServer
 from backorder_worker.observability.metrics import Metrics
 from tests.deploy.support import DEPLOY, DOCKERFILE, ROOT, require_tool
 

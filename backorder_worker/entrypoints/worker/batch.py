@@ -32,7 +32,7 @@ from backorder_worker.domain.outcomes import ShipmentReleased, ShipmentUnroutabl
 from backorder_worker.domain.receiving import SupplyCut
 from backorder_worker.entrypoints.worker import fault_points
 from backorder_worker.entrypoints.worker.translate import to_envelope
-from backorder_worker.observability.logging import log_context
+from backorder_worker.observability.logs import log_context
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.service_layer.batch import ApplyBatch, BatchItem, BatchOutcome
 from backorder_worker.service_layer.ports import DeadLetter, OutboxRow

@@ -18,7 +18,7 @@ from backorder_worker.entrypoints.jobs.background import BackgroundJobs
 from backorder_worker.entrypoints.probes import WorkerProbes
 from backorder_worker.entrypoints.worker.batch import BatchProcessor
 from backorder_worker.entrypoints.worker.loop import Worker
-from backorder_worker.observability.http import HealthServer
+from backorder_worker.observability.health_server import HealthServer
 from backorder_worker.settings import Settings
 
 log = logging.getLogger(__name__)
