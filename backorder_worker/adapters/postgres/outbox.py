@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from backorder_worker.adapters.postgres.retention import OUTBOX, trim_all
 from backorder_worker.adapters.postgres.rows import copy_rows
 from backorder_worker.adapters.postgres.tables import outbox
 from backorder_worker.service_layer.ports import DeadLetter, OutboxRow
@@ -188,8 +189,6 @@ class PostgresOutbox:
     def purge_published(self, older_than_s: float) -> int:
         """Deletes rows published more than ``older_than_s`` ago (by the database's clock),
         in small batches (retention.py); returns how many."""
-        from backorder_worker.adapters.postgres.retention import OUTBOX, trim_all
-
         with self._engine.connect() as conn:
             cutoff = conn.execute(sa.select(_seconds_ago(older_than_s))).scalar_one()
         return trim_all(self._engine, OUTBOX, cutoff)
