@@ -43,7 +43,7 @@ def idle_cpu(worker: WorkerProcess, seconds: float = 3.0) -> float:
     time.sleep(seconds)
     after, elapsed = process.cpu_times(), time.monotonic() - started
     used = (after.user - before.user) + (after.system - before.system)
-    return round(100 * used / elapsed, 1)
+    return round(100 * float(used) / elapsed, 1)
 
 
 def idle(

@@ -59,10 +59,10 @@ class ReleasedReader:
         while not self._stopping.is_set():
             # ``consume(n, timeout)`` waits for n messages or the timeout, whichever is first:
             # it would add up to its timeout to every figure. Wait for one, then drain.
-            first = self._consumer.poll(0.05)
-            if first is None:
+            head = self._consumer.poll(0.05)
+            if head is None:
                 continue
-            for message in [first, *self._consumer.consume(num_messages=1000, timeout=0)]:
+            for message in [head, *self._consumer.consume(num_messages=1000, timeout=0)]:
                 if message.error() is not None:
                     continue
                 received = time.time()
