@@ -2,11 +2,12 @@
 
 - ``sustained``: a pre-built mix is produced in one burst (confluent-kafka, far faster than
   any worker, so the producer is not what is measured); events/s is the events applied
-  after the first batch over the time from that first commit to the last one. The latency
-  phases are in latency.py.
-- ``intake``: the same as ``sustained`` with ``shipment.created`` events only (``intake_per_s``).
+  after the first batch over the time from that first commit to the last one. The intake
+  (``intake_per_s``) is this phase with ``shipment.created`` events only.
 - ``burst``: one stow that unlocks ``spec.burst`` waiting shipments; the time until the last
   of their released events is on the topic.
+
+The latency phases are in latency.py.
 """
 
 from __future__ import annotations

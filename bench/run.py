@@ -3,12 +3,15 @@
     python -m bench.run --quick     # 100,000 waiting, under three minutes on two cores
     python -m bench.run             # 1,000,000 waiting (the full run: tens of minutes)
     python -m bench.run --quick --at HEAD   # the committed worker, not the working tree
+    python -m bench.run --idle-only --waiting 10000   # the idle latency alone
 
 In order, in one run and on one database: the waiting room (``generate``); the commit
-ceiling; the naive baseline (``naive``); one worker on the sustained mix, then the paced
-latency probe at half the rate that worker sustained, then the 10,000-shipment burst
-(its RSS sampled throughout); then the sustained mix again with 2 and with 4 workers; the
-commit ceiling again (the better of the two counts, the machine being shared). It
+ceiling; the naive baseline (``naive``); one worker on the sustained mix, then the idle
+latency (one release at a time), the paced latency at half the rate that worker sustained
+(saturated) and at half the release rate it then applied (loaded), then the
+10,000-shipment burst (its RSS sampled throughout); then the sustained mix again with 2
+and with 4 workers; the intake (``shipment.created`` only, a fresh worker); the commit
+ceiling again (the better of the two counts, the machine being shared). It
 ends with one ``bench:`` line and writes ``bench/results/bench-<size>-<time>.json`` and
 ``.png``. ``--profile`` also records the first worker with py-spy during its sustained phase.
 """
