@@ -22,7 +22,7 @@ ENV_PREFIX: Final = "BACKORDER_"
 NOT_SETTINGS: Final = frozenset(
     {
         "BACKORDER_CONFIG",  # names the settings file
-        "BACKORDER_FAULT_INJECT",  # the reliability tests' crash points (entrypoints/faults.py)
+        "BACKORDER_FAULT_INJECT",  # the reliability tests' crash points (fault_points.py)
         "BACKORDER_TESTCONTAINERS",  # test fixtures: use Docker
         "BACKORDER_RELIABILITY_FIGURES",  # the reliability report's figures
     }

@@ -34,8 +34,8 @@ from backorder_worker.domain.model import (
     Shipment,
 )
 from backorder_worker.domain.outcomes import Trigger
-from backorder_worker.domain.release import decide_round
 from backorder_worker.domain.routing import _greedy_plan, plan_shipment
+from tests.rounds import decide_round
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
 

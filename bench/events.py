@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 from confluent_kafka import Producer
 
-from backorder_worker.entrypoints.publish import KEY_FIELD, build_event
 from backorder_worker.settings import TopicsSettings
+from backorder_worker.wire.input_events import KEY_FIELD, build_event
 from bench.room import LINE_WEIGHTS, RoomSpec, ZipfSkus, location_name, sku_name
 
 MIX = (("stock.stowed", 0.8), ("future-inventory.updated", 0.1), ("shipment.created", 0.1))

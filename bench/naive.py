@@ -3,10 +3,10 @@
 This is what a release job that re-evaluates the whole backlog does, run once per event.
 For each sampled stock event it reads all waiting shipments from Postgres (with the
 worker's own row mapping), the catalog and the stock of every SKU they need (with the
-worker's own adapters), adds the event's units, and runs the worker's core,
-``decide_round``, over all of them with no floors. Its decisions are not written back:
-the baseline is timed without the writes it would also need, so it is a generous one and
-the speedup against it is a lower bound.
+worker's own adapters), adds the event's units, and runs the worker's core, one
+``ReleaseRound`` (``tests/rounds.py``), over all of them with no floors. Its decisions are
+not written back: the baseline is timed without the writes it would also need, so it is a
+generous one and the speedup against it is a lower bound.
 
 Only the events measured count; nothing is extrapolated beyond them.
 
@@ -25,14 +25,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from backorder_worker.adapters.postgres import catalog, stock
+from backorder_worker.adapters.postgres import supplies as postgres_supplies
 from backorder_worker.adapters.postgres.engine import make_engine
 from backorder_worker.adapters.postgres.rows import candidate_from_row
 from backorder_worker.adapters.postgres.tables import shipments
 from backorder_worker.domain.future_supply import pool_for
 from backorder_worker.domain.model import Catalog
 from backorder_worker.domain.outcomes import ShipmentReleased, Trigger
-from backorder_worker.domain.release import decide_round
 from bench.rows import POLICY
+from tests.rounds import decide_round
 
 StockEvent = tuple[str, str, int]  # location_id, sku, quantity
 
@@ -48,7 +49,7 @@ def naive_event(engine: sa.Engine, event: StockEvent, event_id: str) -> dict[str
         skus = {s for c in candidates for s in c.shipment.skus} | {sku}
         room = Catalog(catalog.all_locations(conn), catalog.listings_of(conn, skus))
         current = stock.current_stock(conn, skus)
-        supplies = stock.supplies_with_free_units(conn, skus)
+        supplies = postgres_supplies.supplies_with_free_units(conn, skus)
     loaded = time.perf_counter()
     current[(location_id, sku)] = current.get((location_id, sku), 0) + quantity
     pool = pool_for(current, supplies, room, POLICY, now)

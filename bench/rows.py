@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backorder_worker.adapters.postgres.rows import reasons_json, shipment_values
+from backorder_worker.bootstrap import release_policy
 from backorder_worker.domain.inventory import StockPool
 from backorder_worker.domain.model import (
     Candidate,
@@ -29,7 +30,6 @@ from backorder_worker.domain.model import (
 )
 from backorder_worker.domain.outcomes import ShipmentUnroutable, Trigger, WaitState
 from backorder_worker.domain.release import ReleaseRound
-from backorder_worker.entrypoints.translate import release_policy
 from backorder_worker.settings import Settings
 from bench.room import RoomSpec, location_name
 

@@ -29,10 +29,10 @@ import psutil
 import redis
 import sqlalchemy as sa
 
-from backorder_worker.adapters.embedded_stack import EmbeddedStack
 from backorder_worker.adapters.kafka.admin import ensure_topics
 from backorder_worker.adapters.postgres.migrate import migrate
-from backorder_worker.adapters.tansu import TansuBroker, free_port
+from backorder_worker.devstack.embedded_stack import EmbeddedStack
+from backorder_worker.devstack.tansu import TansuBroker, free_port
 from backorder_worker.settings import KafkaSettings, TopicsSettings
 
 DEFAULT_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from backorder_worker.adapters.event_codec import decision_encoder
 from backorder_worker.adapters.postgres.engine import make_engine
 from backorder_worker.adapters.postgres.migrate import migrate
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
@@ -67,7 +68,7 @@ def main() -> None:
 
 
 def feed(engine: sa.Engine, orders: int) -> int:
-    uow = PostgresUnitOfWork(engine, TopicsSettings())
+    uow = PostgresUnitOfWork(engine, TopicsSettings(), encode=decision_encoder(TopicsSettings()))
     policy = ReleasePolicy()
     clock = datetime(2026, 5, 1, tzinfo=UTC)
     sent = 0

@@ -20,8 +20,8 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from backorder_worker.adapters.embedded_stack import EmbeddedStack
-from backorder_worker.adapters.tansu import TansuBroker
+from backorder_worker.devstack.embedded_stack import EmbeddedStack
+from backorder_worker.devstack.tansu import TansuBroker
 
 Starter = tuple[str, Callable[[], AbstractContextManager[str]]]
 

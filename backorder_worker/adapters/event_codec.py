@@ -1,14 +1,14 @@
 """From a domain decision to the record the worker publishes (SPEC §3, output events).
 
-A pure function: the outbox of every store (Postgres, the in-memory fake) calls it, so the
-bytes a subscriber sees do not depend on the adapter. The CloudEvents ``id`` is the
-decision's deterministic id (I4); the record key is the order id, so every event of an
-order lands on one partition, in order.
+A pure function: ``bootstrap`` hands it (``decision_encoder``) to the store, whose outbox
+calls it; the in-memory fake of the tests is given the same one. So the bytes a
+subscriber sees do not depend on the adapter, and the stores do not know the wire format.
+The CloudEvents ``id`` is the decision's deterministic id (I4); the record key is the
+order id, so every event of an order lands on one partition, in order.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
@@ -20,6 +20,7 @@ from backorder_worker.domain.outcomes import (
     ShipmentUnroutable,
     Trigger,
 )
+from backorder_worker.service_layer.ports import EncodeDecision, OutputRecord
 from backorder_worker.settings import TopicsSettings
 from backorder_worker.wire import encode_event
 from backorder_worker.wire.outputs import (
@@ -38,14 +39,7 @@ STRUCTURED_MODE_HEADERS: Final[tuple[tuple[str, bytes], ...]] = (
 )
 """The Kafka protocol binding of CloudEvents marks a structured-mode record so."""
 
-
-@dataclass(frozen=True, slots=True)
-class OutputRecord:
-    topic: str
-    key: bytes
-    event_id: str
-    value: bytes
-    headers: tuple[tuple[str, bytes], ...] = STRUCTURED_MODE_HEADERS
+__all__ = ["DEFAULT_SOURCE", "OutputRecord", "decision_encoder", "encode_decision"]
 
 
 def encode_decision(
@@ -61,7 +55,17 @@ def encode_decision(
         data = unroutable_data(decision)
         order_id = decision.shipment.order_id
     value = encode_event(event_type, source, decision.event_id, now, data)
-    return OutputRecord(topic, order_id.encode("utf-8"), decision.event_id, value)
+    key = order_id.encode("utf-8")
+    return OutputRecord(topic, key, decision.event_id, value, STRUCTURED_MODE_HEADERS)
+
+
+def decision_encoder(topics: TopicsSettings, source: str = DEFAULT_SOURCE) -> EncodeDecision:
+    """``encode_decision`` with these topics and source: what a store is given."""
+
+    def encode(decision: Decision, now: datetime) -> OutputRecord:
+        return encode_decision(decision, now, topics, source)
+
+    return encode
 
 
 def released_data(decision: ShipmentReleased) -> ShipmentReleasedData:

@@ -19,7 +19,7 @@ from backorder_worker.domain.outcomes import (
     ReleaseKind,
     ShipmentStatus,
 )
-from backorder_worker.domain.routing import Assignment
+from backorder_worker.domain.route_plan import Assignment
 
 
 def shape_release(

@@ -17,17 +17,19 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 import click
-import sqlalchemy.exc
-from kafka.errors import KafkaError, KafkaTimeoutError
 from pydantic import ValidationError
 
-from backorder_worker.adapters.kafka.producer import PublishError
+from backorder_worker.adapters.kafka.errors import BrokerFailure, BrokerTrouble, broker_failure
+from backorder_worker.adapters.postgres.errors import (
+    DatabaseFailure,
+    DatabaseTrouble,
+    database_failure,
+)
 from backorder_worker.settings import CONFIG_ENV_VAR, Settings, load_settings
 from backorder_worker.settings_errors import SettingsError, explain_validation_error
 
 USAGE: Final = 2
 RUNTIME: Final = 1
-_UNDEFINED_TABLE: Final = "42P01"
 # click >= 8.2 raises this (a UsageError) for a group run without a command.
 _NO_ARGS_IS_HELP: Final[type[click.UsageError]] = getattr(
     click.exceptions, "NoArgsIsHelpError", type("_NeverRaised", (click.UsageError,), {})
@@ -99,14 +101,12 @@ def explain(error: Exception, config_path: str | None) -> CliFailure:
     if isinstance(error, ValidationError) and error.title == Settings.__name__:
         return ConfigFailure(explain_validation_error(error, Settings, os.environ, path))
     settings = _settings_or_none(config_path)
-    if isinstance(error, sqlalchemy.exc.DBAPIError):
-        return _database(error)
-    if isinstance(error, KafkaTimeoutError) and _is_bootstrap(error):
-        return _kafka_unreachable(error, settings)
-    if isinstance(error, PublishError):
-        return CliFailure(f"{error}; check that the topic exists and the worker may write it")
-    if isinstance(error, KafkaError):
-        return CliFailure(f"Kafka: {type(error).__name__}: {error}")
+    database = database_failure(error)  # a TransientError retried in vain: its cause
+    if database is not None:
+        return _database(database)
+    broker = broker_failure(error)
+    if broker is not None:
+        return _broker(broker, settings)
     if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
         return CliFailure(f"{error.strerror}: stop the other process or choose another port")
     if isinstance(error, OSError) and error.filename:
@@ -117,11 +117,11 @@ def explain(error: Exception, config_path: str | None) -> CliFailure:
     )
 
 
-def _database(error: sqlalchemy.exc.DBAPIError) -> CliFailure:
-    reason = _first_line(error.orig) if error.orig is not None else _first_line(error)
-    if getattr(error.orig, "sqlstate", None) == _UNDEFINED_TABLE:
+def _database(failure: DatabaseFailure) -> CliFailure:
+    reason = _first_line(failure.reason)
+    if failure.trouble is DatabaseTrouble.NO_SCHEMA:
         return CliFailure(f"the database has no worker schema ({reason}): {_MIGRATE}")
-    if isinstance(error, sqlalchemy.exc.OperationalError):
+    if failure.trouble is DatabaseTrouble.UNREACHABLE:
         return CliFailure(
             f"cannot use Postgres: {reason}; check [database] url (BACKORDER_DATABASE__URL) "
             "and that the server runs"
@@ -138,11 +138,13 @@ def _settings_or_none(config_path: str | None) -> Settings | None:
         return None
 
 
-def _is_bootstrap(error: KafkaError) -> bool:
-    return "bootstrap" in str(error).lower()  # "Unable to bootstrap from …" (kafka-python 3)
-
-
-def _kafka_unreachable(error: KafkaError, settings: Settings | None) -> CliFailure:
+def _broker(failure: BrokerFailure, settings: Settings | None) -> CliFailure:
+    if failure.trouble is BrokerTrouble.NOT_PUBLISHED:
+        return CliFailure(
+            f"{failure.reason}; check that the topic exists and the worker may write it"
+        )
+    if failure.trouble is BrokerTrouble.OTHER:
+        return CliFailure(f"Kafka: {failure.reason}")
     where, within = "", ""
     if settings is not None:
         where = f" at {settings.kafka.bootstrap_servers}"
@@ -153,6 +155,6 @@ def _kafka_unreachable(error: KafkaError, settings: Settings | None) -> CliFailu
     )
 
 
-def _first_line(error: BaseException) -> str:
+def _first_line(error: object) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__

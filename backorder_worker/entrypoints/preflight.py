@@ -8,8 +8,8 @@ import logging
 import socket
 from collections.abc import Iterable, Iterator
 
-from backorder_worker.adapters.kafka.admin import KafkaTopicAdmin
 from backorder_worker.adapters.postgres.migrate import current_revision, head_revision, is_behind
+from backorder_worker.bootstrap import build_topic_admin
 from backorder_worker.entrypoints.cli_errors import CliFailure
 from backorder_worker.settings import KafkaSettings
 
@@ -52,7 +52,7 @@ def require_kafka(kafka: KafkaSettings, topics: Iterable[str] = ()) -> None:
     broker answers within `connect_timeout_s`, without kafka-python's line per attempt; logs
     a warning for each of `topics` that does not exist (a broker may create it on first
     use, else the worker waits for it)."""
-    with _kafka_logs_muted(), KafkaTopicAdmin(kafka.bootstrap_servers, kafka) as admin:
+    with _kafka_logs_muted(), build_topic_admin(kafka) as admin:
         existing = admin.topic_names()
     missing = [topic for topic in topics if topic not in existing]
     if missing:

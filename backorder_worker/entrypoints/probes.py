@@ -8,15 +8,14 @@ schema would fail every batch, one on an unmigrated database every query.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from backorder_worker.adapters.kafka.consumer import KafkaSource
+from backorder_worker.adapters.postgres.engine import Engine
 from backorder_worker.adapters.postgres.migrate import head_revision, schema_is_current
 from backorder_worker.observability.progress import LoopProgress
 
 
 class WorkerProbes:
-    def __init__(self, source: KafkaSource, engine: sa.Engine, progress: LoopProgress) -> None:
+    def __init__(self, source: KafkaSource, engine: Engine, progress: LoopProgress) -> None:
         self._source, self._engine, self._progress = source, engine, progress
         self._head = head_revision()  # reads the migration scripts: once, not per probe
 

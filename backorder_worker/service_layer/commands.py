@@ -87,13 +87,6 @@ class CancelShipment:
     order_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class Reevaluate:
-    """Re-run waiting shipments now (after a settings change, or as days pass, R4)."""
-
-    skus: frozenset[str] | None = None  # None: the whole waiting room
-
-
 Command = (
     StowStock
     | SetStockLevel
@@ -103,7 +96,6 @@ Command = (
     | CreateShipment
     | ReportShortPick
     | CancelShipment
-    | Reevaluate
 )
 
 

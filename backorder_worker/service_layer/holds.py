@@ -23,12 +23,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from backorder_worker.domain.model import ReleaseOrder
-from backorder_worker.service_layer.ports import OrderKey, Store
+from backorder_worker.service_layer.ports import OrderKey, WaitingRoomPort
 
 PAGE = 1000
 
 
-def linked_skus(store: Store, skus: Iterable[str], order: ReleaseOrder) -> set[str]:
+def linked_skus(store: WaitingRoomPort, skus: Iterable[str], order: ReleaseOrder) -> set[str]:
     """These SKUs and every SKU linked to them through waiting shipments."""
     linked = set(skus)
     frontier = set(linked)

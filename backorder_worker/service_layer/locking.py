@@ -46,6 +46,7 @@ from backorder_worker.service_layer.commands import (
     UpdateLocation,
     skus_of,
 )
+from backorder_worker.service_layer.errors import TransientError
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +77,10 @@ class LockNeeds:
         return LockNeeds(skus=frozenset(skus))
 
 
-class LockContended(Exception):
+class LockContended(TransientError):
     """A later lock call could not get locks another transaction holds (rule 3): run the
-    whole transaction again with ``needs`` taken in its first lock call."""
+    whole transaction again with ``needs`` taken in its first lock call. Transient: a
+    caller that does not re-run it at once (the batch does) retries it as any other."""
 
     def __init__(self, needs: LockNeeds) -> None:
         super().__init__(f"locks held elsewhere: {needs}")

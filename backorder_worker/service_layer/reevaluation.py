@@ -28,24 +28,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
-from typing import Protocol, TypeVar
 
 from backorder_worker.domain.model import Candidate, ReleasePolicy
 from backorder_worker.domain.outcomes import Decision, ShipmentReleased, Trigger, WaitState
+from backorder_worker.service_layer.errors import Retry, run_once
 from backorder_worker.service_layer.ports import OrderKey, UnitOfWork
 from backorder_worker.service_layer.rounds import PAGE_SIZE, Withheld, run_given_round
 
 REEVALUATE = "reevaluate"  # the trigger type of every output of a re-evaluation
-_T = TypeVar("_T")
-
-
-class Retry(Protocol):
-    def __call__(self, attempt: Callable[[], _T], /) -> _T:
-        """Runs ``attempt``, again after a transient failure; raises what it gives up on."""
-
-
-def run_once(attempt: Callable[[], _T], /) -> _T:
-    return attempt()
 
 
 @dataclass(frozen=True, slots=True)

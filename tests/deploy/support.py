@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 import pytest
 from pydantic import BaseModel
 
-from backorder_worker.entrypoints.batch import BatchProcessor
+from backorder_worker.bootstrap import batch_retry
 from backorder_worker.settings import CONFIG_ENV_VAR, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,9 +95,9 @@ def k8s_object(kind: str, name: str) -> dict[str, Any]:
 
 def longest_batch_s() -> float:
     """How long a batch may take before a stop can expect it done: the batch's retry budget
-    for transient failures (`BatchProcessor`'s `retry_for_s`) plus the last attempt, its
+    for transient failures (`bootstrap.batch_retry`'s `retry_for_s`) plus the last attempt, its
     publish and commit (30 s). Grace periods on stop must be at least this."""
-    default = inspect.signature(BatchProcessor).parameters["retry_for_s"].default
+    default = inspect.signature(batch_retry).parameters["retry_for_s"].default
     assert isinstance(default, int | float)
     return float(default) + 30.0
 

@@ -3,7 +3,7 @@
 import re
 import subprocess
 
-from backorder_worker.entrypoints.cli import run as run_command
+from backorder_worker.entrypoints.commands.run import command as run_command
 from backorder_worker.observability.http import HealthServer
 from backorder_worker.observability.metrics import Metrics
 from tests.deploy.support import DEPLOY, DOCKERFILE, ROOT, require_tool

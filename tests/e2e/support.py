@@ -25,7 +25,6 @@ from backorder_worker.adapters.kafka.admin import ensure_topics
 from backorder_worker.adapters.kafka.reader import TopicReader
 from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.adapters.postgres.migrate import migrate
-from backorder_worker.entrypoints.publish import build_event, key_for, topic_for
 from backorder_worker.settings import (
     DatabaseSettings,
     KafkaSettings,
@@ -33,6 +32,7 @@ from backorder_worker.settings import (
     Settings,
     TopicsSettings,
 )
+from backorder_worker.wire.input_events import build_event, key_for, topic_for
 from tests.kafka_settings import FAST_GROUP_SETTINGS
 
 Event = tuple[str, dict[str, Any]]

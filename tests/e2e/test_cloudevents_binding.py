@@ -24,8 +24,8 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
-from backorder_worker.entrypoints.publish import build_event
 from backorder_worker.wire import decode_output_event
+from backorder_worker.wire.input_events import build_event
 from tests.e2e.support import World
 
 STRUCTURED_CONTENT_TYPE = b"application/cloudevents+json; charset=UTF-8"

@@ -12,18 +12,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from backorder_worker.adapters.event_codec import decision_encoder
 from backorder_worker.adapters.postgres.engine import make_engine
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.service_layer import commands as c
 from tests.e2e.support import World
-from tests.integration.postgres.feed import Feed, order
+from tests.support.driver import Driver, order
 
 # `backorder-worker` with the two commands registered, whether cli.py does it yet or not.
 _LAUNCH = """
 from backorder_worker.entrypoints.cli import main
-from backorder_worker.entrypoints.reevaluate_cmd import reevaluate_command
-from backorder_worker.entrypoints.waiting_cmd import waiting_command
-for command in (waiting_command, reevaluate_command):
+from backorder_worker.entrypoints.commands import reevaluate, waiting
+for command in (waiting.command, reevaluate.command):
     if command.name not in main.commands:
         main.add_command(command)
 main(prog_name="backorder-worker")
@@ -45,12 +45,14 @@ def waiting_room(world: World) -> Iterator[World]:
     """S-1 waits for KTP, which a supply brings in 40 days (beyond the 30-day limit); S-2
     waits for KTP2, which nothing brings."""
     engine = make_engine(world.settings.database.url)
-    feed = Feed(PostgresUnitOfWork(engine, world.settings.topics), clock=datetime.now(UTC))
-    feed.catalog()
-    feed(order("S-1", ("KTP", 2)))
-    feed(order("S-2", ("KTP2", 1)))
+    topics = world.settings.topics
+    uow = PostgresUnitOfWork(engine, topics, encode=decision_encoder(topics))
+    feed = Driver(uow, clock=datetime.now(UTC))
+    feed.seed_catalog(skus=("KTP", "KTP2"))
+    feed.apply(order("S-1", ("KTP", 2)))
+    feed.apply(order("S-2", ("KTP2", 1)))
     far = datetime.now(UTC).date() + timedelta(days=40)
-    feed(c.AnnounceSupply("PO-1", "A", "KTP", 2, far))
+    feed.apply(c.AnnounceSupply("PO-1", "A", "KTP", 2, far))
     yield world
     engine.dispose()
 

@@ -7,7 +7,7 @@ import random
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from backorder_worker.entrypoints.demo_scenarios import catalog_events, scenarios
+from backorder_worker.devstack.demo_scenarios import catalog_events, scenarios
 from tests.e2e.support import World
 
 

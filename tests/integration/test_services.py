@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 
-from backorder_worker.adapters import tansu
-from backorder_worker.adapters.embedded_stack import EmbeddedStack, is_alive
+from backorder_worker.devstack import tansu
+from backorder_worker.devstack.embedded_stack import EmbeddedStack, is_alive
 from tests.kafka_settings import FAST_GROUP_SETTINGS
 
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from backorder_worker.adapters.embedded_stack import EmbeddedStack
+from backorder_worker.devstack.embedded_stack import EmbeddedStack
 from tests.e2e.support import World, drop_database, new_tag
-from tests.reliability.checker import Verdict
+from tests.reliability.verdict import Verdict
 
 FIGURES_ENV = "BACKORDER_RELIABILITY_FIGURES"
 

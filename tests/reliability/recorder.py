@@ -19,7 +19,7 @@ from typing import Any
 
 from confluent_kafka import Producer
 
-from backorder_worker.entrypoints.publish import build_event, key_for, topic_for
+from backorder_worker.wire.input_events import build_event, key_for, topic_for
 from tests.e2e.support import Event, World
 
 APPLIED = "applied"  # the expected fate of a valid event: its id in the inbox, once

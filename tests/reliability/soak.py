@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tests.e2e.support import WorkerProcess, World
-from tests.reliability.checker import examine, wait_quiescent
+from tests.reliability.broker_state import wait_quiescent
+from tests.reliability.checker import examine
 from tests.reliability.recorder import Recorder
 from tests.reliability.releasable import stranded
 from tests.reliability.soak_plan import SoakPlan
@@ -151,8 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     from contextlib import ExitStack
     from pathlib import Path
 
-    from backorder_worker.adapters.embedded_stack import EmbeddedStack
-    from backorder_worker.adapters.tansu import TansuBroker
+    from backorder_worker.devstack.embedded_stack import EmbeddedStack
+    from backorder_worker.devstack.tansu import TansuBroker
     from tests.e2e.support import drop_database, new_tag
 
     parser = argparse.ArgumentParser(prog="python -m tests.reliability.soak")

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from tests.e2e.support import WorkerProcess, World
-from tests.reliability.checker import Verdict
+from tests.reliability.verdict import Verdict
 
 
 @dataclass(frozen=True)

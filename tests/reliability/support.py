@@ -1,4 +1,5 @@
-"""Helpers of the fault tests: the fault hook, waiting, and the worker's own counts."""
+"""Helpers of the fault tests: the fault hook, waiting, the worker's own counts, and a
+world settled (catalog and shipments applied) before the fault."""
 
 from __future__ import annotations
 
@@ -11,25 +12,27 @@ from contextlib import contextmanager
 
 import pytest
 
-from backorder_worker.entrypoints import faults
+from backorder_worker.entrypoints.worker import fault_points
 from tests.e2e.support import WorkerProcess, World
+from tests.reliability.recorder import Recorder
+from tests.reliability.scenarios import Scenario
 
 _CONSTANTS = {
-    faults.BEFORE_DB_COMMIT: "BEFORE_DB_COMMIT",
-    faults.AFTER_DB_COMMIT: "AFTER_DB_COMMIT",
-    faults.AFTER_PUBLISH: "AFTER_PUBLISH",
-    faults.APPLIED_BEFORE_COMMIT: "APPLIED_BEFORE_COMMIT",
-    faults.APPLIED_AFTER_COMMIT: "APPLIED_AFTER_COMMIT",
+    fault_points.BEFORE_DB_COMMIT: "BEFORE_DB_COMMIT",
+    fault_points.AFTER_DB_COMMIT: "AFTER_DB_COMMIT",
+    fault_points.AFTER_PUBLISH: "AFTER_PUBLISH",
+    fault_points.APPLIED_BEFORE_COMMIT: "APPLIED_BEFORE_COMMIT",
+    fault_points.APPLIED_AFTER_COMMIT: "APPLIED_AFTER_COMMIT",
 }
 
 
 def hook_is_wired(point: str) -> bool:
-    """Whether the worker calls `maybe_crash(point)` (worker.py or batch.py)."""
-    from backorder_worker.entrypoints import batch, worker
+    """Whether the worker calls `maybe_crash(point)` (its loop.py or batch.py)."""
+    from backorder_worker.entrypoints.worker import batch, loop
 
-    source = inspect.getsource(batch) + inspect.getsource(worker)
+    source = inspect.getsource(batch) + inspect.getsource(loop)
     name = re.escape(_CONSTANTS[point])
-    pattern = rf"maybe_crash\(\s*(faults\.)?({name}|\"{re.escape(point)}\")\s*\)"
+    pattern = rf"maybe_crash\(\s*(fault_points\.)?({name}|\"{re.escape(point)}\")\s*\)"
     return re.search(pattern, source) is not None
 
 
@@ -37,7 +40,7 @@ def require_hook(point: str) -> None:
     if not hook_is_wired(point):
         pytest.skip(
             f"fault hook not wired: the worker does not call maybe_crash({_CONSTANTS[point]})"
-            " (backorder_worker/entrypoints/faults.py; see docs/reliability.md)"
+            " (backorder_worker/entrypoints/worker/fault_points.py; see docs/reliability.md)"
         )
 
 
@@ -71,7 +74,7 @@ def wait_crashed(worker: WorkerProcess, point: str, timeout_s: float = 30.0) -> 
     """Waits for the injected crash; returns when it was seen. Checks it was the fault."""
     status = worker.process.wait(timeout_s)
     at = time.monotonic()
-    assert status == faults.CRASH_STATUS, f"exit {status}, not the injected crash"
+    assert status == fault_points.CRASH_STATUS, f"exit {status}, not the injected crash"
     messages = [r.get("msg", "") for r in worker.log_records()]
     assert any(m.startswith(f"fault injected: crash at {point}") for m in messages), messages[-5:]
     return at
@@ -155,9 +158,17 @@ def stopped_in_transaction(world: World, worker: WorkerProcess, timeout_s: float
     flushed, before its commit. Checked in `pg_stat_activity`: a writing transaction is
     open, and stays open while the process is stopped."""
     wait_for("the worker stopped itself before its commit", lambda: is_stopped(worker), timeout_s)
-    prefix = f"fault injected: stop at {faults.APPLIED_BEFORE_COMMIT} "
+    prefix = f"fault injected: stop at {fault_points.APPLIED_BEFORE_COMMIT} "
     messages = [r.get("msg", "") for r in worker.log_records()]
     assert any(m.startswith(prefix) for m in messages), "stopped, but not by the fault rule"
     busy = busy_transactions(world, worker)
     assert busy, "the stopped worker has no writing transaction open"
     assert is_stopped(worker) and busy_transactions(world, worker) == busy
+
+
+def settle(world: World, recorder: Recorder, plan: Scenario) -> None:
+    """Catalog and shipments applied by a worker that then stops cleanly, so that the
+    next worker starts with the stock events only (and counts its batches from there)."""
+    setup = world.start_worker()
+    recorder.set_up(plan.catalog, plan.shipments)
+    assert setup.terminate() == 0

@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.e2e.support import World
-from tests.reliability.checker import check, read_to_end
+from tests.reliability.broker_state import read_to_end
+from tests.reliability.checker import check
 from tests.reliability.conftest import Figures
 from tests.reliability.recorder import Recorder
 from tests.reliability.scenarios import catalog

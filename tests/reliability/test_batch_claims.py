@@ -16,18 +16,22 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from backorder_worker.adapters.event_codec import decision_encoder
 from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.adapters.postgres.migrate import migrate
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
+from backorder_worker.bootstrap import batch_retry
 from backorder_worker.domain.model import ReleasePolicy
-from backorder_worker.entrypoints.batch import BatchProcessor
-from backorder_worker.entrypoints.publish import build_event
+from backorder_worker.entrypoints.worker.batch import BatchProcessor
 from backorder_worker.observability.metrics import Metrics
+from backorder_worker.service_layer.batch import ApplyBatch
 from backorder_worker.settings import TopicsSettings
+from backorder_worker.wire.input_events import build_event
 from tests.e2e.support import create_database, drop_database, new_tag
-from tests.reliability.checker import digest_of
+from tests.reliability.delivery_checks import digest_of
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
+TOPICS = TopicsSettings()
 
 
 @pytest.fixture
@@ -50,8 +54,9 @@ def stowed(offset: int, quantity: int) -> SourceRecord:
 def test_an_id_reused_with_other_content_in_one_batch_is_a_conflict_not_a_duplicate(
     engine: sa.Engine,
 ) -> None:
+    uow = PostgresUnitOfWork(engine, TOPICS, encode=decision_encoder(TOPICS))
     processor = BatchProcessor(
-        PostgresUnitOfWork(engine, TopicsSettings()), ReleasePolicy(), lambda: NOW, Metrics()
+        ApplyBatch(uow, ReleasePolicy(), lambda: NOW, batch_retry()), Metrics()
     )
     first, second = stowed(0, 2), stowed(1, 3)
 

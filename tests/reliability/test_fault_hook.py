@@ -1,4 +1,4 @@
-"""The test-only fault hook (`backorder_worker.entrypoints.faults`): silent unless asked,
+"""The test-only fault points (`entrypoints/worker/fault_points.py`): silent unless asked,
 exact about when it fires, loud about a misspelt rule."""
 
 from __future__ import annotations
@@ -11,29 +11,29 @@ from collections.abc import Iterator
 
 import pytest
 
-from backorder_worker.entrypoints import faults
+from backorder_worker.entrypoints.worker import fault_points
 
 
 @pytest.fixture(autouse=True)
 def fresh_hook() -> Iterator[None]:
-    faults.reset("")
+    fault_points.reset("")
     yield
-    faults.reset()
+    fault_points.reset()
 
 
 def test_without_a_rule_every_point_is_a_no_op() -> None:
-    for point in faults.POINTS:
+    for point in fault_points.POINTS:
         for _ in range(5):
-            faults.maybe_crash(point)
+            fault_points.maybe_crash(point)
 
 
 def test_a_sleep_rule_stalls_only_the_call_it_names() -> None:
-    faults.reset(f"{faults.AFTER_PUBLISH}:2:sleep=0.3")
+    fault_points.reset(f"{fault_points.AFTER_PUBLISH}:2:sleep=0.3")
     durations = []
     for _ in range(3):
         started = time.monotonic()
-        faults.maybe_crash(faults.AFTER_PUBLISH)
-        faults.maybe_crash(faults.BEFORE_DB_COMMIT)
+        fault_points.maybe_crash(fault_points.AFTER_PUBLISH)
+        fault_points.maybe_crash(fault_points.BEFORE_DB_COMMIT)
         durations.append(time.monotonic() - started)
 
     assert durations[1] >= 0.3
@@ -42,7 +42,7 @@ def test_a_sleep_rule_stalls_only_the_call_it_names() -> None:
 
 def test_a_crash_rule_ends_the_process_at_that_call_like_kill_9() -> None:
     script = (
-        "from backorder_worker.entrypoints.faults import maybe_crash\n"
+        "from backorder_worker.entrypoints.worker.fault_points import maybe_crash\n"
         "for n in (1, 2, 3):\n"
         "    maybe_crash('after-db-commit')\n"
         "    print('survived', n, flush=True)\n"
@@ -55,7 +55,7 @@ def test_a_crash_rule_ends_the_process_at_that_call_like_kill_9() -> None:
         timeout=30,
     )
 
-    assert done.returncode == faults.CRASH_STATUS
+    assert done.returncode == fault_points.CRASH_STATUS
     assert done.stdout.split("\n")[:-1] == ["survived 1"]
 
 
@@ -63,7 +63,7 @@ def test_a_stop_rule_freezes_the_process_at_that_call_until_it_is_continued() ->
     import psutil
 
     script = (
-        "from backorder_worker.entrypoints.faults import maybe_crash\n"
+        "from backorder_worker.entrypoints.worker.fault_points import maybe_crash\n"
         "for n in (1, 2, 3):\n"
         "    maybe_crash('applied-before-commit')\n"
         "    print('passed', n, flush=True)\n"
@@ -94,4 +94,4 @@ def test_a_stop_rule_freezes_the_process_at_that_call_until_it_is_continued() ->
 )
 def test_a_misspelt_rule_is_an_error_not_a_silent_no_op(spec: str) -> None:
     with pytest.raises(ValueError, match="BACKORDER_FAULT_INJECT"):
-        faults.parse(spec)
+        fault_points.parse(spec)

@@ -21,7 +21,7 @@ from sqlalchemy.engine import URL, make_url
 
 from backorder_worker.adapters.kafka.consumer import consumer_config
 from backorder_worker.adapters.kafka.producer import producer_config
-from backorder_worker.adapters.tansu import free_port
+from backorder_worker.devstack.tansu import free_port
 from backorder_worker.observability.logging import configure_logging
 from backorder_worker.settings import KafkaSettings, kafka_security_kwargs, load_settings
 from tests.e2e.support import WorkerProcess, World

@@ -10,13 +10,15 @@ from typing import Any
 import pytest
 
 from backorder_worker.adapters.kafka.records import SourceRecord
+from backorder_worker.bootstrap import batch_retry
 from backorder_worker.domain.model import ReleasePolicy
-from backorder_worker.entrypoints.batch import BatchProcessor
-from backorder_worker.entrypoints.publish import build_event
+from backorder_worker.entrypoints.worker.batch import BatchProcessor
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.service_layer import handlers
+from backorder_worker.service_layer.batch import ApplyBatch
 from backorder_worker.service_layer.commands import StowStock
 from backorder_worker.service_layer.ports import DeadLetter
+from backorder_worker.wire.input_events import build_event
 from tests.fakes import FakeUnitOfWork
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
@@ -38,7 +40,7 @@ def uow() -> FakeUnitOfWork:
 
 @pytest.fixture
 def processor(uow: FakeUnitOfWork) -> BatchProcessor:
-    return BatchProcessor(uow, ReleasePolicy(), lambda: NOW, Metrics())
+    return BatchProcessor(ApplyBatch(uow, ReleasePolicy(), lambda: NOW, batch_retry()), Metrics())
 
 
 def letters(uow: FakeUnitOfWork) -> list[DeadLetter]:

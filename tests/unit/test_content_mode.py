@@ -9,7 +9,7 @@ import json
 import pytest
 
 from backorder_worker.wire import InvalidMessage, decode_event
-from tests.unit.test_wire import binary_headers, rejection, structured
+from tests.unit.wire_examples import binary_headers, rejection, structured
 
 STOWED = {"location_id": "A", "sku": "KTP", "quantity": 5}
 STRUCTURED_JSON = ("content-type", b"application/cloudevents+json; charset=UTF-8")

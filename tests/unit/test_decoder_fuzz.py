@@ -1,4 +1,4 @@
-"""The decoder under fuzzing, beyond `test_wire`'s random bytes: valid events mutated one
+"""The decoder under fuzzing, beyond `test_wire_decoding`'s random bytes: valid events mutated one
 field at a time, deep nesting, the size limit at its edge, and error messages that never
 echo what the producer sent (a payload may carry personal data or a secret)."""
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from backorder_worker.wire import InvalidMessage, decode_event
 from backorder_worker.wire.errors import OVERSIZED
-from tests.unit.test_wire import VALID_DATA, binary_headers, structured
+from tests.unit.wire_examples import VALID_DATA, binary_headers, structured
 
 MARKER = "Z7q-leak-marker-Z7q"
 REQUIRED_HEADERS = ["ce_id", "ce_type", "ce_time", "ce_source", "ce_specversion"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from backorder_worker.entrypoints.publish import build_event, data_from_flags, key_for
 from backorder_worker.wire import InvalidMessage, decode_event
+from backorder_worker.wire.input_events import build_event, data_from_flags, key_for
 
 FLAGS = {
     "stock.stowed": {"location": "A", "sku": "KTP", "quantity": 5},

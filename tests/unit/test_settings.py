@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from backorder_worker.entrypoints.cli import run as run_command
+from backorder_worker.entrypoints.commands.run import command as run_command
 from backorder_worker.settings import (
     KafkaSettings,
     Settings,

@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 
 from backorder_worker.adapters.kafka.records import SourceRecord
+from backorder_worker.bootstrap import batch_retry
 from backorder_worker.domain.model import ReleasePolicy
-from backorder_worker.entrypoints.batch import BatchProcessor
-from backorder_worker.entrypoints.publish import build_event
+from backorder_worker.entrypoints.worker.batch import BatchProcessor
 from backorder_worker.observability.metrics import Metrics
+from backorder_worker.service_layer.batch import ApplyBatch
+from backorder_worker.wire.input_events import build_event
 from tests.fakes import FakeUnitOfWork
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
@@ -40,7 +42,8 @@ def test_a_supply_cut_below_its_promises_is_logged_and_counted(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     metrics = Metrics()
-    processor = BatchProcessor(FakeUnitOfWork(), ReleasePolicy(), lambda: NOW, metrics)
+    apply = ApplyBatch(FakeUnitOfWork(), ReleasePolicy(), lambda: NOW, batch_retry())
+    processor = BatchProcessor(apply, metrics)
     lines = [{"line_id": "S-1-1", "sku": "KTP", "quantity": 3}]
     processor.process(
         [

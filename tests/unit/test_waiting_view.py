@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backorder_worker.entrypoints.waiting_cmd import parse_duration
-from backorder_worker.entrypoints.waiting_view import age, table
+from backorder_worker.entrypoints.commands.waiting import parse_duration
+from backorder_worker.entrypoints.views import age, table
 
 NOW = datetime(2026, 5, 10, 12, 0, tzinfo=UTC)
 

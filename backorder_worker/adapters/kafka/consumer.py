@@ -2,7 +2,7 @@
 
 `KafkaSource` wraps kafka-python's `KafkaConsumer` with the settings this worker needs
 (DEVSTACK.md): no auto-commit, a new group starts at the **earliest** offset (SPEC §3),
-cooperative-sticky assignment, and the session / heartbeat / poll-interval / batch-size values
+per-topic cooperative assignment, and the session / heartbeat / poll-interval / batch-size values
 from `KafkaSettings`. It hands out frozen `SourceRecord`s and commits only what it is told to.
 
 What the worker may assume (the rebalance contract):
@@ -36,7 +36,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
-from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
 from kafka.errors import (
     CommitFailedError,
     KafkaError,
@@ -44,6 +43,7 @@ from kafka.errors import (
     RebalanceInProgressError,
 )
 
+from backorder_worker.adapters.kafka.assignor import assignors, track_assignment
 from backorder_worker.adapters.kafka.offsets import OffsetBook
 from backorder_worker.adapters.kafka.records import (
     PartitionId,
@@ -82,7 +82,7 @@ def consumer_config(
         "group_id": settings.group_id,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
-        "partition_assignment_strategy": (CooperativeStickyAssignor,),
+        "partition_assignment_strategy": assignors(),  # each topic spread, cooperatively
         "session_timeout_ms": settings.session_timeout_ms,
         "heartbeat_interval_ms": settings.heartbeat_interval_ms,
         "max_poll_interval_ms": settings.max_poll_interval_ms,
@@ -120,10 +120,10 @@ class KafkaSource:
         self._commit_timeout_ms = commit_timeout_ms
         self._all_paused = False
         self._closed = False
-        # Refused offsets kept for the next attempt, and the highest committed (offsets.py).
-        self._offsets = OffsetBook()
+        self._offsets = OffsetBook()  # refused offsets kept, the highest committed
         config = consumer_config(settings, client_id=client_id, group_instance_id=group_instance_id)
         self._consumer = KafkaConsumer(**config)
+        track_assignment(config["partition_assignment_strategy"], self._consumer.assignment)
         self._consumer.subscribe(list(self._topics), listener=_Listener(self))
 
     @property

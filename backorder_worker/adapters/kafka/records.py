@@ -78,8 +78,3 @@ def next_offsets(records: Iterable[SourceRecord]) -> dict[PartitionId, int]:
         if candidate > offsets.get(record.partition_id, -1):
             offsets[record.partition_id] = candidate
     return offsets
-
-
-def in_partition_order(records: Iterable[SourceRecord]) -> list[SourceRecord]:
-    """Records sorted by topic, partition, then offset (the order `KafkaSource.poll` returns)."""
-    return sorted(records, key=lambda r: (r.topic, r.partition, r.offset))

@@ -1,5 +1,7 @@
-"""The Postgres adapter: schema and migrations, the ``Store`` and ``Outbox`` ports.
+"""The Postgres adapter: schema and migrations, the ``Store``, ``Outbox`` and ``Lease`` ports.
 
-Entry points: ``engine.make_engine``, ``migrate.migrate``, ``store.PostgresUnitOfWork``,
-``outbox.PostgresOutbox``; ``errors.is_transient`` says which failures to retry.
+Entry points: ``engine.make_engine``, ``migrate.migrate``, ``store.PostgresUnitOfWork``
+(given the decision encoder: this package does not know the wire format),
+``outbox.PostgresOutbox``, ``lease.PostgresLease``; ``errors.is_transient`` says which
+failures to retry.
 """

@@ -14,6 +14,9 @@ import sqlalchemy as sa
 
 APPLICATION_NAME = "backorder-worker"
 
+# What callers hold and hand on (jobs, read commands) without using SQLAlchemy themselves.
+Engine = sa.Engine
+
 
 def make_engine(
     url: str,

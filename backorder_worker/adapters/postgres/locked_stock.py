@@ -29,7 +29,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from backorder_worker.adapters.postgres import stock
+from backorder_worker.adapters.postgres import stock, supplies
 from backorder_worker.domain.inventory import Draw, StockKey, Supply
 from backorder_worker.service_layer.ports import StockPosition
 
@@ -44,6 +44,7 @@ class LockedStock:
         self._added: Counter[StockKey] = Counter()  # units added to SKUs not loaded
         self._upserts: dict[str, Supply] = {}
         self._promising: set[str] = set()  # supply ids a kept decision promises from
+        self._drawn_skus: set[str] = set()  # SKUs a kept decision draws from, loaded or not
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -59,7 +60,7 @@ class LockedStock:
         self._loaded |= new
         for key in [key for key in self._added if key[1] in new]:  # added before the load
             self._change(key, self._added.pop(key), None)
-        for supply in stock.supplies_of(conn, new):
+        for supply in supplies.supplies_of(conn, new):
             if supply.supply_id not in self._upserts:  # else the kept upsert is newer
                 self._supplies[supply.supply_id] = supply
         for supply_id, kept in self._upserts.items():
@@ -138,6 +139,7 @@ class LockedStock:
     def drawn(self, draws: Sequence[Draw]) -> None:
         """A recorded release took these units (its decision writes them)."""
         for draw in draws:
+            self._drawn_skus.add(draw.sku)
             if draw.supply_id is None:
                 key = (draw.location_id, draw.sku)
                 if draw.sku in self._loaded:
@@ -163,11 +165,22 @@ class LockedStock:
         self._changed, self._added, self._upserts = set(), Counter(), {}
         stock.set_positions(conn, levels)
         stock.add_to_positions(conn, added)
-        stock.save_supplies(conn, upserts)
+        supplies.save_supplies(conn, upserts)
 
     def decisions_written(self) -> None:
         self._drawn.clear()
         self._promising.clear()
+        self._drawn_skus.clear()
+
+    def drawn_unloaded(self, skus: Iterable[str]) -> bool:
+        """Whether a kept decision draws from any of these SKUs that are not loaded: their
+        kept copy (blind additions, upserts) does not show the draw until it is written.
+        Draws come from locked SKUs, loaded by then, unless a caller drew without locks."""
+        return bool((set(skus) - self._loaded) & self._drawn_skus)
+
+    def promise_unseen(self, supply_id: str) -> bool:
+        """Whether this supply's kept upsert (its SKU not loaded) misses a kept promise."""
+        return supply_id in self._promising and supply_id not in self._supplies
 
     def _change(self, key: StockKey, delta: int, level_as_of: datetime | None) -> None:
         self._changed.add(key)

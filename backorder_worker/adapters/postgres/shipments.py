@@ -1,20 +1,21 @@
-"""Shipment rows, their history, and the waiting room's SKU index (``waiting_skus``).
+"""Shipment rows, one at a time: read one, the ones linked to it, cancel it (out of the
+waiting room, with a history row), and what a short pick changes on it.
 
-A shipment is WAITING exactly when it has ``waiting_skus`` rows: entering the room writes
-them (with the release-order key), leaving it deletes them, in the same transaction as the
-state change.
+Decisions write shipment rows in bulk (``decision_writes``); the waiting room's index is
+``waiting_room``'s, the history rows ``history``'s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 
+from backorder_worker.adapters.postgres.history import history_row, write_history
 from backorder_worker.adapters.postgres.rows import lines_json, record_from_row, text_array
-from backorder_worker.adapters.postgres.tables import shipment_history, shipments, waiting_skus
+from backorder_worker.adapters.postgres.tables import shipments
+from backorder_worker.adapters.postgres.waiting_room import leave_waiting_room
 from backorder_worker.domain.model import Line
 from backorder_worker.domain.outcomes import Trigger
 from backorder_worker.service_layer.ports import ShipmentRecord, ShipmentState
@@ -36,30 +37,6 @@ def existing(conn: sa.Connection, shipment_ids: Iterable[str]) -> set[str]:
     return set(conn.execute(query).scalars())
 
 
-def add_history(
-    conn: sa.Connection,
-    shipment_id: str,
-    at: datetime,
-    trigger: Trigger,
-    state: ShipmentState,
-    detail: dict[str, Any],
-) -> None:
-    conn.execute(
-        sa.insert(shipment_history).values(
-            shipment_id=shipment_id,
-            at=at,
-            event_id=trigger.event_id,
-            event_type=trigger.event_type,
-            state=state.value,
-            detail=detail,
-        )
-    )
-
-
-def leave_waiting_room(conn: sa.Connection, shipment_id: str) -> None:
-    conn.execute(sa.delete(waiting_skus).where(waiting_skus.c.shipment_id == shipment_id))
-
-
 def cancel(
     conn: sa.Connection,
     shipment_id: str,
@@ -77,16 +54,11 @@ def cancel(
         .where(shipments.c.shipment_id == shipment_id)
         .values(state=ShipmentState.CANCELLED.value, updated_at=now)
     )
-    leave_waiting_room(conn, shipment_id)
-    add_history(
-        conn,
-        shipment_id,
-        now,
-        trigger,
-        ShipmentState.CANCELLED,
-        {"outcome": "cancelled", "previous_state": before.state.value}
-        | ({} if output_event_id is None else {"output_event_id": output_event_id}),
-    )
+    leave_waiting_room(conn, [shipment_id])
+    detail = {"outcome": "cancelled", "previous_state": before.state.value}
+    if output_event_id is not None:
+        detail["output_event_id"] = output_event_id
+    write_history(conn, [history_row(shipment_id, now, trigger, ShipmentState.CANCELLED, detail)])
     return before
 
 

@@ -1,4 +1,10 @@
-"""Reading the waiting room in release order (R7), a page at a time, from an index.
+"""The waiting room's index (``waiting_skus``): the one module that writes it and reads it.
+
+A shipment is WAITING exactly when it has ``waiting_skus`` rows, one per SKU it needs:
+entering the room writes them (with the release-order key), leaving it deletes them, in
+the same transaction as the state change (``decision_writes``, ``shipments.cancel``).
+
+Reading the waiting room in release order (R7), a page at a time, from the index.
 
 Release order is (priority desc when the order is PRIORITY, entered_at, shipment_id).
 Pages are keyset pages: "strictly after this key", never OFFSET. Because the priority order
@@ -13,16 +19,17 @@ exact: the shipments before a page's last one, for any one of its SKUs, are all 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from backorder_worker.adapters.postgres.rows import candidate_from_row, text_array
 from backorder_worker.adapters.postgres.tables import shipments, waiting_skus
-from backorder_worker.domain.model import Candidate, ReleaseOrder
+from backorder_worker.domain.model import Candidate, ReleaseOrder, Shipment
 from backorder_worker.service_layer.ports import OrderKey
 
 # A literal, not a parameter, so that the partial indexes apply to every plan.
@@ -81,6 +88,42 @@ class _Range:
         if self.order is ReleaseOrder.FIFO or self.same_priority:
             return [c.entered_at, c.shipment_id]
         return [c.priority.desc(), c.entered_at, c.shipment_id]
+
+
+def enter_waiting_room(conn: sa.Connection, entries: Sequence[tuple[Shipment, datetime]]) -> None:
+    """Indexes each (shipment, entered_at) under every SKU it needs, in one statement."""
+    rows = [
+        {"shipment_id": s.shipment_id, "sku": sku, "priority": s.priority, "entered_at": at}
+        for s, at in entries
+        for sku in sorted(s.skus)
+    ]
+    if not rows:
+        return
+    statement = insert(waiting_skus)
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[waiting_skus.c.shipment_id, waiting_skus.c.sku],
+            set_={
+                "priority": statement.excluded.priority,
+                "entered_at": statement.excluded.entered_at,
+            },
+            # no dead row versions when a re-evaluated shipment is re-indexed unchanged
+            where=sa.tuple_(waiting_skus.c.priority, waiting_skus.c.entered_at).is_distinct_from(
+                sa.tuple_(statement.excluded.priority, statement.excluded.entered_at)
+            ),
+        ),
+        rows,
+    )
+
+
+def leave_waiting_room(conn: sa.Connection, shipment_ids: Sequence[str]) -> None:
+    """Takes these shipments out of the index, in one statement."""
+    if shipment_ids:
+        conn.execute(
+            sa.delete(waiting_skus).where(
+                waiting_skus.c.shipment_id == sa.any_(text_array(shipment_ids))
+            )
+        )
 
 
 def waiting_page(

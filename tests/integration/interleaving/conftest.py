@@ -2,24 +2,20 @@
 
 ``deadlock_timeout`` is 100 ms on these connections (Postgres' default is 1 s): a deadlock
 costs a schedule that long, and it stays long enough that the first of two waiters is the
-one Postgres aborts (see ``scheduler``). The retry backoff of ``BatchProcessor`` only
-spaces retries in time, which the scheduler orders anyway, so it is not slept here.
+one Postgres aborts (see ``scheduler``). The batches retry without backoff (``harness``).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from functools import partial
 
 import pytest
 import redis
 import sqlalchemy as sa
-from tenacity import Retrying
 
 from backorder_worker.adapters.postgres.engine import make_engine
 from backorder_worker.adapters.postgres.migrate import migrate
-from backorder_worker.entrypoints import batch
 from tests.integration.interleaving.harness import Lab
 
 DEADLOCK_TIMEOUT = "100ms"
@@ -54,8 +50,3 @@ def lab(
     laboratory = Lab(lab_url, lab_engine, redis_url, redis_client)
     yield laboratory
     laboratory.close()
-
-
-@pytest.fixture(autouse=True)
-def _retries_without_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(batch, "Retrying", partial(Retrying, sleep=lambda seconds: None))

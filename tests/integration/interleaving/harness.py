@@ -21,13 +21,15 @@ from typing import Any
 import redis
 import sqlalchemy as sa
 
+from backorder_worker.adapters.event_codec import decision_encoder
 from backorder_worker.adapters.kafka.records import SourceRecord
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.adapters.postgres.tables import metadata
-from backorder_worker.bootstrap import Services, build_services
+from backorder_worker.bootstrap import Services, batch_retry, build_services
 from backorder_worker.domain.model import ReleasePolicy
-from backorder_worker.entrypoints.batch import BatchProcessor
+from backorder_worker.entrypoints.worker.batch import BatchProcessor
 from backorder_worker.observability.metrics import Metrics
+from backorder_worker.service_layer.batch import ApplyBatch
 from backorder_worker.settings import DatabaseSettings, RedisSettings, Settings, TopicsSettings
 from tests.integration.interleaving import invariants
 from tests.integration.interleaving.lock_waits import BackendPids, LockWaits
@@ -123,7 +125,7 @@ class Lab:
                 conn.execute(table.insert(), written)
         if rows is not None:
             return
-        plain = PostgresUnitOfWork(self.engine, TOPICS)
+        plain = PostgresUnitOfWork(self.engine, TOPICS, encode=decision_encoder(TOPICS))
         for group in scenario.set_up:
             _processor(plain, scenario.policy).process(group)
         with self.engine.connect() as conn:
@@ -151,7 +153,13 @@ class Lab:
             self._replicas.append(services)
         replicas = self._replicas[:count]
         if not scenario.cached:
-            return [(PostgresUnitOfWork(s.engine, TOPICS), lambda: None) for s in replicas]
+            return [
+                (
+                    PostgresUnitOfWork(s.engine, TOPICS, encode=decision_encoder(TOPICS)),
+                    lambda: None,
+                )
+                for s in replicas
+            ]
         skus = {json.loads(r.value or b"{}")["data"].get("sku") for r in scenario.all_records()}
         for services in replicas:
             with services.uow() as store:
@@ -186,7 +194,9 @@ class Lab:
 
 
 def _processor(uow: UnitOfWork, policy: ReleasePolicy) -> BatchProcessor:
-    return BatchProcessor(uow, policy, lambda: NOW, Metrics(), retry_for_s=20.0)
+    # No backoff: it only spaces retries in time, which the scheduler orders anyway.
+    retry = batch_retry(20.0, sleep=lambda seconds: None)
+    return BatchProcessor(ApplyBatch(uow, policy, lambda: NOW, retry), Metrics())
 
 
 def _rows_without_identity(conn: sa.Connection, table: sa.Table) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from itertools import count
 from typing import Any
 
 from backorder_worker.adapters.kafka.records import SourceRecord
-from backorder_worker.entrypoints.publish import build_event, key_for
+from backorder_worker.wire.input_events import build_event, key_for
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)  # the batches' clock
 SET_UP_AT = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)  # the set-up events' time

@@ -18,7 +18,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from backorder_worker.adapters.kafka import KafkaSource, PartitionId, ensure_topics
-from backorder_worker.adapters.tansu import TansuBroker, free_port
+from backorder_worker.devstack.tansu import TansuBroker, free_port
 from backorder_worker.settings import KafkaSettings
 from tests.integration.kafka.cut_proxy import CutProxy
 from tests.integration.kafka.support import fast_settings, poll_until, produce, wait_for

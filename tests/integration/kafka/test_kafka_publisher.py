@@ -95,7 +95,7 @@ def test_send_raw_returns_where_the_record_landed(
 def test_a_long_lived_publisher_recovers_from_a_broker_restart_by_replacing_its_producer(
     unique_name: Names,
 ) -> None:
-    tansu = pytest.importorskip("backorder_worker.adapters.tansu")
+    tansu = pytest.importorskip("backorder_worker.devstack.tansu")
     port = tansu.free_port()
     broker = tansu.TansuBroker(port=port).start()
     publisher = KafkaPublisher(KafkaSettings(bootstrap_servers=broker.bootstrap_servers))

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import sqlalchemy as sa
 
+from backorder_worker.adapters.event_codec import decision_encoder
 from backorder_worker.adapters.postgres.engine import make_engine
 from backorder_worker.adapters.postgres.migrate import migrate
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
@@ -72,7 +73,7 @@ def engine(session_engine: sa.Engine) -> sa.Engine:
 
 @pytest.fixture
 def uow(engine: sa.Engine) -> PostgresUnitOfWork:
-    return PostgresUnitOfWork(engine, TOPICS)
+    return PostgresUnitOfWork(engine, TOPICS, encode=decision_encoder(TOPICS))
 
 
 @pytest.fixture

@@ -8,32 +8,36 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
 
 from backorder_worker.adapters.postgres.job_runs import JobClaim, PostgresJobRuns
+from backorder_worker.adapters.postgres.lease import PostgresLease
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
 from backorder_worker.adapters.postgres.overdue import flag_overdue
+from backorder_worker.adapters.postgres.shipment_views import waiting_stats
 from backorder_worker.adapters.postgres.store import PostgresStore, PostgresUnitOfWork
-from backorder_worker.adapters.redis.lease import PostgresLease
-from backorder_worker.entrypoints.daily import DailyReevaluation
-from backorder_worker.entrypoints.reevaluation_run import transient_retry
+from backorder_worker.entrypoints.jobs.background import BackgroundJobs
+from backorder_worker.entrypoints.jobs.daily_reevaluation import DailyReevaluation
+from backorder_worker.entrypoints.jobs.gauges import WaitingRoomGauges
+from backorder_worker.entrypoints.jobs.overdue import OverdueFlagging
+from backorder_worker.entrypoints.jobs.pages import transient_retry
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.service_layer import commands as c
 from backorder_worker.service_layer.ports import ShipmentState, UnitOfWork
 from backorder_worker.service_layer.reevaluation import ReevaluationSummary, reevaluate
 from backorder_worker.wire import decode_output_event
-
-from .feed import T0, Feed, order
+from tests.support.driver import T0, Driver, order
 
 FAR = T0.date() + timedelta(days=40)
 
 
 @pytest.fixture
-def feed(uow: PostgresUnitOfWork) -> Feed:
-    fed = Feed(uow)
-    fed.catalog()
+def feed(uow: PostgresUnitOfWork) -> Driver:
+    fed = Driver(uow)
+    fed.seed_catalog(skus=("KTP", "KTP2"))
     return fed
 
 
@@ -47,14 +51,14 @@ def outputs(outbox: PostgresOutbox) -> list[tuple[str, str, str]]:
     return [(e.type, e.data.shipment_id, e.data.trigger.id) for e in decoded]
 
 
-JobFactory = Callable[..., DailyReevaluation]
+JobFactory = Callable[..., BackgroundJobs]
 
 
 @pytest.fixture
-def make_job(engine: sa.Engine, feed: Feed) -> Iterator[JobFactory]:
+def make_job(engine: sa.Engine, feed: Driver) -> Iterator[JobFactory]:
     """Jobs on this schema; each replica has leases of its own (the row decides), and
     they are released at the end."""
-    made: list[DailyReevaluation] = []
+    made: list[BackgroundJobs] = []
 
     def make(
         uow: UnitOfWork,
@@ -62,18 +66,31 @@ def make_job(engine: sa.Engine, feed: Feed) -> Iterator[JobFactory]:
         owner: str = "replica-1",
         metrics: Metrics | None = None,
         **timing: float,
-    ) -> DailyReevaluation:
-        job = DailyReevaluation(
+    ) -> BackgroundJobs:
+        metrics = metrics or Metrics()
+        daily = DailyReevaluation(
             uow=uow,
             policy=feed.policy,
-            engine=engine,
-            metrics=metrics or Metrics(),
+            metrics=metrics,
             relay=None,
-            daily_lease=PostgresLease(engine, f"daily-{owner}"),
-            overdue_lease=PostgresLease(engine, f"overdue-{owner}"),
+            runs=PostgresJobRuns(engine),
+            lease=PostgresLease(engine, f"daily-{owner}"),
             owner=owner,
-            clock=clock,
             page_size=2,
+        )
+        job = BackgroundJobs(
+            daily=daily,
+            overdue=OverdueFlagging(
+                partial(flag_overdue, engine), PostgresLease(engine, f"overdue-{owner}")
+            ),
+            gauges=WaitingRoomGauges(
+                partial(waiting_stats, engine),
+                PostgresOutbox(engine).backlog,
+                metrics,
+                PostgresLease(engine, f"gauges-{owner}"),
+            ),
+            retention=None,
+            clock=clock,
             **timing,
         )
         made.append(job)
@@ -85,11 +102,11 @@ def make_job(engine: sa.Engine, feed: Feed) -> Iterator[JobFactory]:
 
 
 def test_paging_on_postgres_decides_each_waiting_shipment_once_while_some_are_released(
-    engine: sa.Engine, uow: PostgresUnitOfWork, feed: Feed, relay_outbox: PostgresOutbox
+    engine: sa.Engine, uow: PostgresUnitOfWork, feed: Driver, relay_outbox: PostgresOutbox
 ) -> None:
     for n in range(1, 8):
-        feed(order(f"S-{n}", ("KTP2" if n % 2 else "KTP", 1)))
-    feed(c.AnnounceSupply("PO-1", "A", "KTP", 3, FAR))
+        feed.apply(order(f"S-{n}", ("KTP2" if n % 2 else "KTP", 1)))
+    feed.apply(c.AnnounceSupply("PO-1", "A", "KTP", 3, FAR))
     later = T0 + timedelta(days=11)
 
     summary = reevaluate(uow, feed.policy, later, "run-1", page_size=2, retry=transient_retry())
@@ -106,11 +123,11 @@ def test_paging_on_postgres_decides_each_waiting_shipment_once_while_some_are_re
 
 
 def test_a_dry_run_on_postgres_rolls_every_page_back(
-    engine: sa.Engine, uow: PostgresUnitOfWork, feed: Feed, relay_outbox: PostgresOutbox
+    engine: sa.Engine, uow: PostgresUnitOfWork, feed: Driver, relay_outbox: PostgresOutbox
 ) -> None:
     for n in range(1, 4):
-        feed(order(f"S-{n}", ("KTP", 1)))
-    feed(c.AnnounceSupply("PO-1", "A", "KTP", 2, FAR))
+        feed.apply(order(f"S-{n}", ("KTP", 1)))
+    feed.apply(c.AnnounceSupply("PO-1", "A", "KTP", 2, FAR))
     before, written = states(engine), len(outputs(relay_outbox))
 
     summary = reevaluate(
@@ -125,11 +142,11 @@ def test_a_dry_run_on_postgres_rolls_every_page_back(
 def test_the_job_runs_row_makes_a_second_run_the_same_day_a_no_op(
     engine: sa.Engine,
     uow: PostgresUnitOfWork,
-    feed: Feed,
+    feed: Driver,
     relay_outbox: PostgresOutbox,
     make_job: JobFactory,
 ) -> None:
-    feed(order("S-1", ("KTP", 1)))
+    feed.apply(order("S-1", ("KTP", 1)))
     day_one = T0 + timedelta(hours=3)
     first, other = (make_job(uow, lambda: day_one, o) for o in ("r-1", "r-2"))
 
@@ -145,12 +162,12 @@ def test_the_job_runs_row_makes_a_second_run_the_same_day_a_no_op(
 def test_far_supply_is_released_by_the_daily_run_of_the_day_it_comes_within_the_limit(
     engine: sa.Engine,
     uow: PostgresUnitOfWork,
-    feed: Feed,
+    feed: Driver,
     relay_outbox: PostgresOutbox,
     make_job: JobFactory,
 ) -> None:
-    feed(order("S-1", ("KTP", 1)))
-    feed(c.AnnounceSupply("PO-1", "A", "KTP", 1, FAR))
+    feed.apply(order("S-1", ("KTP", 1)))
+    feed.apply(c.AnnounceSupply("PO-1", "A", "KTP", 1, FAR))
     today = [T0 + timedelta(hours=3)]
     job = make_job(uow, lambda: today[0])
 
@@ -178,9 +195,9 @@ def test_an_unfinished_run_is_taken_over_only_once_its_owner_stopped_beating(
 
 
 def test_a_failed_run_gives_its_claim_up_so_the_next_check_runs_the_day(
-    engine: sa.Engine, uow: PostgresUnitOfWork, feed: Feed, make_job: JobFactory
+    engine: sa.Engine, uow: PostgresUnitOfWork, feed: Driver, make_job: JobFactory
 ) -> None:
-    feed(order("S-1", ("KTP", 1)))
+    feed.apply(order("S-1", ("KTP", 1)))
     failures = [RuntimeError("a bug in the first attempt")]
 
     @contextmanager
@@ -198,12 +215,12 @@ def test_a_failed_run_gives_its_claim_up_so_the_next_check_runs_the_day(
 
 
 def test_waiting_shipments_past_their_expected_release_are_flagged_overdue(
-    engine: sa.Engine, feed: Feed
+    engine: sa.Engine, feed: Driver
 ) -> None:
-    feed(order("S-1", ("KTP", 1)))  # due after the default 14 days
-    feed(order("S-2", ("KTP", 1), backorder_days=30))
-    feed(order("S-3", ("KTP2", 1)))
-    feed(c.StowStock("A", "KTP2", 1))  # S-3 is released: never flagged
+    feed.apply(order("S-1", ("KTP", 1)))  # due after the default 14 days
+    feed.apply(order("S-2", ("KTP", 1), backorder_days=30))
+    feed.apply(order("S-3", ("KTP2", 1)))
+    feed.apply(c.StowStock("A", "KTP2", 1))  # S-3 is released: never flagged
 
     assert flag_overdue(engine, T0 + timedelta(days=15), batch=1) == 1
     assert flag_overdue(engine, T0 + timedelta(days=15)) == 0
@@ -213,10 +230,10 @@ def test_waiting_shipments_past_their_expected_release_are_flagged_overdue(
 
 
 def test_a_tick_flags_overdue_shipments_and_sets_the_gauges(
-    engine: sa.Engine, uow: PostgresUnitOfWork, feed: Feed, make_job: JobFactory
+    engine: sa.Engine, uow: PostgresUnitOfWork, feed: Driver, make_job: JobFactory
 ) -> None:
-    feed(order("S-1", ("KTP", 1)))
-    feed(order("S-2", ("KTP", 1)))
+    feed.apply(order("S-1", ("KTP", 1)))
+    feed.apply(order("S-2", ("KTP", 1)))
     now = T0 + timedelta(days=20)
     metrics = Metrics()
     job = make_job(uow, lambda: now, metrics=metrics)
@@ -234,9 +251,9 @@ def test_a_tick_flags_overdue_shipments_and_sets_the_gauges(
 
 
 def test_the_thread_runs_the_day_soon_after_start_and_stops_cleanly(
-    engine: sa.Engine, uow: PostgresUnitOfWork, feed: Feed, make_job: JobFactory
+    engine: sa.Engine, uow: PostgresUnitOfWork, feed: Driver, make_job: JobFactory
 ) -> None:
-    feed(order("S-1", ("KTP", 1)))
+    feed.apply(order("S-1", ("KTP", 1)))
     now = T0 + timedelta(hours=3)
     runs = PostgresJobRuns(engine)
     job = make_job(uow, lambda: now, first_check_s=0.0, tick_every_s=0.2).start()

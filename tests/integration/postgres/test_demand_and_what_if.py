@@ -22,12 +22,12 @@ from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.adapters.postgres.tables import metadata
 from backorder_worker.domain.model import FulfillmentType
 from backorder_worker.entrypoints.cli import main
-from backorder_worker.entrypoints.what_if import what_if
+from backorder_worker.entrypoints.commands.what_if import what_if
 from backorder_worker.service_layer import commands as c
 from backorder_worker.service_layer.results import Applied
 from backorder_worker.settings import DatabaseSettings, Settings
 from tests.integration.postgres.conftest import TOPICS
-from tests.integration.postgres.feed import T0, Feed, order
+from tests.support.driver import T0, Driver, order
 
 
 @pytest.fixture
@@ -36,14 +36,14 @@ def settings(migrated_url: str) -> Settings:
 
 
 @pytest.fixture
-def room(uow: PostgresUnitOfWork) -> Feed:
+def room(uow: PostgresUnitOfWork) -> Driver:
     """S-1 (2 KTP), S-2 (3 KTP, due after one day), S-4 (1 KTP) ship to home; S-3 (1 KTP2)
     is picked up at B. Nothing in stock."""
-    feed = Feed(uow)
-    feed.catalog()
-    feed(order("S-1", ("KTP", 2)))
-    feed(order("S-2", ("KTP", 3), backorder_days=1))
-    feed(
+    feed = Driver(uow)
+    feed.seed_catalog(skus=("KTP", "KTP2"))
+    feed.apply(order("S-1", ("KTP", 2)))
+    feed.apply(order("S-2", ("KTP", 3), backorder_days=1))
+    feed.apply(
         order(
             "S-3",
             ("KTP2", 1),
@@ -51,7 +51,7 @@ def room(uow: PostgresUnitOfWork) -> Feed:
             pickup_location_id="B",
         )
     )
-    feed(order("S-4", ("KTP", 1)))
+    feed.apply(order("S-4", ("KTP", 1)))
     return feed
 
 
@@ -71,7 +71,7 @@ def snapshot(engine: sa.Engine) -> dict[str, str]:
 
 
 def test_demand_sums_units_and_shipments_per_sku_and_bopis_location_largest_first(
-    engine: sa.Engine, room: Feed
+    engine: sa.Engine, room: Driver
 ) -> None:
     flag_overdue(engine, room.clock + timedelta(days=2))
 
@@ -84,7 +84,7 @@ def test_demand_sums_units_and_shipments_per_sku_and_bopis_location_largest_firs
 
 
 def test_the_demand_command_prints_a_table_and_json(
-    engine: sa.Engine, room: Feed, cli: CliRunner
+    engine: sa.Engine, room: Driver, cli: CliRunner
 ) -> None:
     table = cli.invoke(main, ["demand"])
     as_json = cli.invoke(main, ["demand", "--json", "--sku", "KTP2"])
@@ -108,7 +108,7 @@ def test_the_demand_command_prints_a_table_and_json(
 
 
 def test_what_if_names_what_a_stow_would_release_writes_nothing_and_reality_agrees(
-    engine: sa.Engine, room: Feed, settings: Settings
+    engine: sa.Engine, room: Driver, settings: Settings
 ) -> None:
     before = snapshot(engine)
     stow = {"location_id": "A", "sku": "KTP", "quantity": 3}
@@ -118,18 +118,18 @@ def test_what_if_names_what_a_stow_would_release_writes_nothing_and_reality_agre
     assert snapshot(engine) == before
     assert [d.parent.shipment_id for d in answer.released] == ["S-1", "S-4"]
     assert [d.shipment.shipment_id for d in answer.still_waiting] == ["S-2"]
-    real = room(c.StowStock("A", "KTP", 3), at=room.clock)
+    real = room.apply(c.StowStock("A", "KTP", 3), at=room.clock)
     assert isinstance(real, Applied)
     released = [d.parent.shipment_id for d in real.decisions if hasattr(d, "parent")]
     assert released == ["S-1", "S-4"]
 
 
 def test_what_if_future_supply_releases_against_it_and_refuses_a_mismatch(
-    engine: sa.Engine, room: Feed, settings: Settings
+    engine: sa.Engine, room: Driver, settings: Settings
 ) -> None:
     soon = (room.clock + timedelta(days=5)).date().isoformat()
     supply = {"supply_id": "PO-1", "location_id": "A", "sku": "KTP", "quantity": 2}
-    room(c.AnnounceSupply("PO-9", "B", "KTP2", 0, (room.clock + timedelta(days=5)).date()))
+    room.apply(c.AnnounceSupply("PO-9", "B", "KTP2", 0, (room.clock + timedelta(days=5)).date()))
     before = snapshot(engine)
 
     answer = what_if(
@@ -144,7 +144,7 @@ def test_what_if_future_supply_releases_against_it_and_refuses_a_mismatch(
 
 
 def test_the_what_if_command_prints_the_shipments_and_says_nothing_was_written(
-    engine: sa.Engine, room: Feed, cli: CliRunner
+    engine: sa.Engine, room: Driver, cli: CliRunner
 ) -> None:
     before = snapshot(engine)
     args = ["what-if", "stock.stowed", "--sku", "KTP", "--location", "A", "--quantity", "3"]

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from backorder_worker.adapters.event_codec import decision_encoder
 from backorder_worker.adapters.postgres.store import PostgresStore, PostgresUnitOfWork
 from backorder_worker.adapters.postgres.tables import metadata
 from backorder_worker.domain.inventory import StockKey, Supply
@@ -145,7 +146,7 @@ def test_the_locked_stock_copy_reads_and_commits_what_the_model_says(
     ahead: bool,
 ) -> None:
     _fresh(session_engine)
-    uow = PostgresUnitOfWork(session_engine, TOPICS)
+    uow = PostgresUnitOfWork(session_engine, TOPICS, encode=decision_encoder(TOPICS))
     with uow() as store:
         set_up_catalog(store, SKUS)
         for n, (wanted, quantity) in enumerate(demand):

@@ -2,7 +2,7 @@
 each, keeps the outbox, inbox, history and ledger bounded, and never changes what a
 stock.level would read from the ledger.
 
-Days pass by the handlers' clock (`Feed`), which stamps history and ledger rows. The inbox
+Days pass by the handlers' clock (`Driver`), which stamps history and ledger rows. The inbox
 and outbox are stamped by the database's `now()`, so each day's rows of those two are
 re-stamped with the simulated day before the trim, as if written then.
 """
@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from backorder_worker.adapters.postgres.lease import PostgresLease
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
 from backorder_worker.adapters.postgres.retention import LEDGER, trim_all
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
@@ -23,11 +24,10 @@ from backorder_worker.adapters.postgres.tables import (
     outbox,
     shipment_history,
 )
-from backorder_worker.adapters.redis.lease import PostgresLease
-from backorder_worker.entrypoints.retention_job import TableRetention
+from backorder_worker.entrypoints.jobs.retention import TableRetention
 from backorder_worker.service_layer import commands as c
 from backorder_worker.settings import RetentionSettings
-from tests.integration.postgres.feed import T0, Feed, order
+from tests.support.driver import T0, Driver, order
 
 DAYS = 24
 SHIPMENTS_A_DAY = 6
@@ -35,9 +35,9 @@ RETENTION = RetentionSettings(outbox_published_days=2, inbox_days=4, history_day
 
 
 @pytest.fixture
-def feed(uow: PostgresUnitOfWork) -> Feed:
-    made = Feed(uow)
-    made.catalog(skus=("KTP",))
+def feed(uow: PostgresUnitOfWork) -> Driver:
+    made = Driver(uow)
+    made.seed_catalog(skus=("KTP",))
     return made
 
 
@@ -48,17 +48,17 @@ def count(engine: sa.Engine, table: sa.Table, *where: sa.ColumnElement[bool]) ->
         )
 
 
-def a_day(feed: Feed, day: int) -> None:
+def a_day(feed: Driver, day: int) -> None:
     """Shipments wait for KTP, stock at A releases them, one at B too; A's stock system
     then reports its level (B never does)."""
     start = T0 + timedelta(days=day)
     feed.clock = start
     ids = [f"S{day}-{n}" for n in range(SHIPMENTS_A_DAY)]
     for shipment_id in ids:
-        feed(order(shipment_id, ("KTP", 1)))
-    feed(c.StowStock("A", "KTP", SHIPMENTS_A_DAY - 1))
-    feed(c.StowStock("B", "KTP", 1))
-    feed(c.SetStockLevel("A", "KTP", available=3, as_of=feed.clock + timedelta(seconds=30)))
+        feed.apply(order(shipment_id, ("KTP", 1)))
+    feed.apply(c.StowStock("A", "KTP", SHIPMENTS_A_DAY - 1))
+    feed.apply(c.StowStock("B", "KTP", 1))
+    feed.apply(c.SetStockLevel("A", "KTP", available=3, as_of=feed.clock + timedelta(seconds=30)))
 
 
 def stamp_the_day(engine: sa.Engine, outbox_rows: PostgresOutbox, at: datetime) -> None:
@@ -102,7 +102,7 @@ def level_as_of(engine: sa.Engine) -> datetime:
 
 
 def test_a_long_run_with_a_trim_a_day_keeps_every_table_bounded(
-    engine: sa.Engine, feed: Feed, relay_outbox: PostgresOutbox
+    engine: sa.Engine, feed: Driver, relay_outbox: PostgresOutbox
 ) -> None:
     retention = TableRetention(engine, RETENTION, PostgresLease(engine, "retention-test"))
     written = {"inbox": 0, "outbox": 0, "history": 0, "ledger at A": 0}
@@ -142,7 +142,7 @@ def test_a_long_run_with_a_trim_a_day_keeps_every_table_bounded(
         assert written[name] > 3 * bound, f"the run is too short to show {name} bounded"
 
 
-def test_the_ledger_of_a_position_never_levelled_is_kept(engine: sa.Engine, feed: Feed) -> None:
+def test_the_ledger_of_a_position_never_levelled_is_kept(engine: sa.Engine, feed: Driver) -> None:
     for day in range(6):
         a_day(feed, day)
     at_b = count(engine, allocations, allocations.c.location_id == "B")
@@ -155,13 +155,13 @@ def test_the_ledger_of_a_position_never_levelled_is_kept(engine: sa.Engine, feed
 
 
 def test_trimming_the_ledger_changes_nothing_a_stock_level_can_read(
-    engine: sa.Engine, feed: Feed
+    engine: sa.Engine, feed: Driver
 ) -> None:
     for day in range(6):
         a_day(feed, day)
         # A draw after A's last level: a later stock.level must still count it.
-        feed(order(f"late-{day}", ("KTP", 1)))
-        feed(c.StowStock("A", "KTP", 1))
+        feed.apply(order(f"late-{day}", ("KTP", 1)))
+        feed.apply(c.StowStock("A", "KTP", 1))
     levelled = level_as_of(engine)
     until = T0 + timedelta(days=8)
     before = ledger_reads(engine, levelled, until)
@@ -174,7 +174,7 @@ def test_trimming_the_ledger_changes_nothing_a_stock_level_can_read(
 
 
 def test_unpublished_outbox_rows_are_kept_whatever_their_age(
-    engine: sa.Engine, feed: Feed, relay_outbox: PostgresOutbox
+    engine: sa.Engine, feed: Driver, relay_outbox: PostgresOutbox
 ) -> None:
     a_day(feed, 0)
     with engine.begin() as conn:
@@ -189,7 +189,7 @@ def test_unpublished_outbox_rows_are_kept_whatever_their_age(
 
 
 def test_a_replica_trims_only_when_its_turn_comes_and_no_other_holds_the_lease(
-    engine: sa.Engine, feed: Feed
+    engine: sa.Engine, feed: Driver
 ) -> None:
     a_day(feed, 0)
     elapsed = [0.0]

@@ -16,8 +16,7 @@ from backorder_worker.adapters.postgres.tables import shipments, stock_positions
 from backorder_worker.domain.model import ReleasePolicy
 from backorder_worker.service_layer import commands as c
 from tests.fakes import FakeUnitOfWork
-
-from .feed import Feed, order
+from tests.support.driver import Driver, order
 
 EXPECTED = date(2026, 5, 10)
 
@@ -51,11 +50,11 @@ def test_the_fake_and_postgres_agree_on_short_picks_cancels_and_supply_cuts(
 ) -> None:
     policy = ReleasePolicy(allow_skip=allow_skip)
     fake = FakeUnitOfWork()
-    on_fake, on_postgres = Feed(fake, policy), Feed(uow, policy)
+    on_fake, on_postgres = Driver(fake, policy), Driver(uow, policy)
     outcomes = []
     for feed in (on_fake, on_postgres):
-        feed.catalog()
-        outcomes.append([type(feed(command)).__name__ for command in HISTORY])
+        feed.seed_catalog(skus=("KTP", "KTP2"))
+        outcomes.append([type(feed.apply(command)).__name__ for command in HISTORY])
     assert outcomes[0] == outcomes[1] and outcomes[0].count("Rejected") == 3
 
     assert _postgres_shipments(engine) == _fake_shipments(fake)

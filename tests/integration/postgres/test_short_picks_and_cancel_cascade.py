@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from backorder_worker.adapters.postgres.inspect import shipment_view
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
+from backorder_worker.adapters.postgres.shipment_views import shipment_view
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.domain.model import ReleasePolicy
 from backorder_worker.service_layer import commands as c
@@ -15,14 +15,13 @@ from backorder_worker.service_layer.ports import ShipmentState
 from backorder_worker.service_layer.results import Applied, Rejected
 from backorder_worker.wire import decode_output_event
 from backorder_worker.wire.outputs import ShipmentUnroutableData
-
-from .feed import T0, Feed, order
+from tests.support.driver import T0, Driver, order
 
 
 @pytest.fixture
-def feed(uow: PostgresUnitOfWork) -> Feed:
-    feed = Feed(uow)
-    feed.catalog()
+def feed(uow: PostgresUnitOfWork) -> Driver:
+    feed = Driver(uow)
+    feed.seed_catalog(skus=("KTP", "KTP2"))
     return feed
 
 
@@ -40,14 +39,14 @@ def state(uow: PostgresUnitOfWork, shipment_id: str) -> ShipmentState:
 
 
 def test_short_picks_are_checked_against_the_shipment_and_lower_stock_by_what_is_missing(
-    feed: Feed, uow: PostgresUnitOfWork
+    feed: Driver, uow: PostgresUnitOfWork
 ) -> None:
-    feed(c.StowStock("A", "KTP", 10))
-    feed(order("S-1", ("KTP", 4)))  # READY at A; 6 left free there
+    feed.apply(c.StowStock("A", "KTP", 10))
+    feed.apply(order("S-1", ("KTP", 4)))  # READY at A; 6 left free there
 
-    elsewhere = feed(short("S-1", "B", "S-1-1", "KTP", 1))
-    first = feed(short("S-1", "A", "S-1-1", "KTP", 3))
-    too_many = feed(short("S-1", "A", "S-1-1", "KTP", 2))
+    elsewhere = feed.apply(short("S-1", "B", "S-1-1", "KTP", 1))
+    first = feed.apply(short("S-1", "A", "S-1-1", "KTP", 3))
+    too_many = feed.apply(short("S-1", "A", "S-1-1", "KTP", 2))
 
     assert isinstance(elsewhere, Rejected) and elsewhere.error_type == "invalid-short-pick"
     assert isinstance(first, Applied)
@@ -62,20 +61,20 @@ def test_short_picks_are_checked_against_the_shipment_and_lower_stock_by_what_is
 
 
 def test_cancelling_an_order_cancels_and_reports_every_remainder_that_still_waits(
-    feed: Feed, uow: PostgresUnitOfWork, relay_outbox: PostgresOutbox, engine: sa.Engine
+    feed: Driver, uow: PostgresUnitOfWork, relay_outbox: PostgresOutbox, engine: sa.Engine
 ) -> None:
-    feed(c.StowStock("A", "KTP", 1))
-    feed(c.StowStock("B", "KTP2", 1))
-    feed(order("S-1", ("KTP", 1), ("KTP2", 2)))  # S-1-R1 KTP at A, S-1-R2 KTP2 at B, S-1-B
-    feed(short("S-1-R1", "A", "S-1-1", "KTP", 1))  # S-1-R1-SP1 waits: no KTP anywhere
+    feed.apply(c.StowStock("A", "KTP", 1))
+    feed.apply(c.StowStock("B", "KTP2", 1))
+    feed.apply(order("S-1", ("KTP", 1), ("KTP2", 2)))  # S-1-R1 KTP at A, S-1-R2 KTP2 at B, S-1-B
+    feed.apply(short("S-1-R1", "A", "S-1-1", "KTP", 1))  # S-1-R1-SP1 waits: no KTP anywhere
     assert state(uow, "S-1-B") is ShipmentState.WAITING
     assert state(uow, "S-1-R1-SP1") is ShipmentState.WAITING
     published = len(relay_outbox.pending(100, 0))
 
-    cancelled = feed(c.CancelShipment("S-1", "O-S-1"))
+    cancelled = feed.apply(c.CancelShipment("S-1", "O-S-1"))
     cancel_id = f"evt-{feed.sent}"
-    feed(c.StowStock("B", "KTP", 5))
-    feed(c.StowStock("A", "KTP2", 5))
+    feed.apply(c.StowStock("B", "KTP", 5))
+    feed.apply(c.StowStock("A", "KTP2", 5))
 
     assert isinstance(cancelled, Applied)
     assert [state(uow, s) for s in ("S-1", "S-1-B", "S-1-R1", "S-1-R1-SP1", "S-1-R2")] == [
@@ -111,14 +110,14 @@ def test_cancelling_an_order_cancels_and_reports_every_remainder_that_still_wait
 def test_with_skip_off_a_cancelled_head_passes_the_stock_it_held_to_the_next_in_line(
     uow: PostgresUnitOfWork,
 ) -> None:
-    feed = Feed(uow, policy=ReleasePolicy(allow_skip=False))
-    feed.catalog()
-    feed(order("H", ("KTP", 5)))
-    feed(order("N", ("KTP", 3)))
-    feed(c.StowStock("A", "KTP", 3))  # H holds them
+    feed = Driver(uow, policy=ReleasePolicy(allow_skip=False))
+    feed.seed_catalog(skus=("KTP", "KTP2"))
+    feed.apply(order("H", ("KTP", 5)))
+    feed.apply(order("N", ("KTP", 3)))
+    feed.apply(c.StowStock("A", "KTP", 3))  # H holds them
     assert state(uow, "N") is ShipmentState.WAITING
 
-    feed(c.CancelShipment("H", "O-H"))
+    feed.apply(c.CancelShipment("H", "O-H"))
 
     assert state(uow, "N") is ShipmentState.READY
     with uow() as store:

@@ -8,33 +8,32 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from backorder_worker.adapters.postgres.inspect import shipment_view
+from backorder_worker.adapters.postgres.shipment_views import shipment_view
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.service_layer import commands as c
 from backorder_worker.service_layer.results import Applied
-
-from .feed import T0, Feed, order
+from tests.support.driver import T0, Driver, order
 
 EXPECTED = date(2026, 5, 10)
 
 
 @pytest.fixture
-def feed(uow: PostgresUnitOfWork) -> Feed:
-    feed = Feed(uow)
-    feed.catalog()
+def feed(uow: PostgresUnitOfWork) -> Driver:
+    feed = Driver(uow)
+    feed.seed_catalog(skus=("KTP", "KTP2"))
     return feed
 
 
 def test_a_supply_cut_notes_the_shortfall_on_each_future_shipment_it_leaves_short(
-    feed: Feed, engine: sa.Engine
+    feed: Driver, engine: sa.Engine
 ) -> None:
-    feed(c.AnnounceSupply("PO-1", "A", "KTP", 5, EXPECTED))
-    feed(c.AnnounceSupply("PO-2", "B", "KTP", 5, EXPECTED))
-    feed(order("S-1", ("KTP", 3)))  # FUTURE from PO-1 (A comes first)
-    feed(order("S-2", ("KTP", 2)))  # FUTURE from PO-1 too
-    feed(order("S-3", ("KTP", 4)))  # FUTURE from PO-2
+    feed.apply(c.AnnounceSupply("PO-1", "A", "KTP", 5, EXPECTED))
+    feed.apply(c.AnnounceSupply("PO-2", "B", "KTP", 5, EXPECTED))
+    feed.apply(order("S-1", ("KTP", 3)))  # FUTURE from PO-1 (A comes first)
+    feed.apply(order("S-2", ("KTP", 2)))  # FUTURE from PO-1 too
+    feed.apply(order("S-3", ("KTP", 4)))  # FUTURE from PO-2
 
-    outcome = feed(c.AnnounceSupply("PO-1", "A", "KTP", 1, EXPECTED))
+    outcome = feed.apply(c.AnnounceSupply("PO-1", "A", "KTP", 1, EXPECTED))
 
     assert isinstance(outcome, Applied) and outcome.supply_cut is not None
     assert (outcome.supply_cut.shortfall, outcome.supply_cut.shipment_ids) == (

@@ -20,8 +20,8 @@ from backorder_worker.domain.model import (
     Shipment,
 )
 from backorder_worker.domain.outcomes import Decision, ShipmentUnroutable, Trigger, WaitState
-from backorder_worker.domain.release import decide_round
 from backorder_worker.service_layer.ports import Store
+from tests.rounds import decide_round
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 CREATED = Trigger("evt-created", "shipment.created")

@@ -7,13 +7,12 @@ import pytest
 import redis
 import sqlalchemy as sa
 
+from backorder_worker.adapters.postgres.lease import PostgresLease, advisory_key
 from backorder_worker.adapters.redis.lease import (
     FallbackLease,
     Lease,
     LeaseUnavailable,
-    PostgresLease,
     RedisLease,
-    advisory_key,
 )
 
 

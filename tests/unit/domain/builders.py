@@ -26,7 +26,8 @@ from backorder_worker.domain.outcomes import (
     Trigger,
     WaitState,
 )
-from backorder_worker.domain.release import Floors, decide_round
+from backorder_worker.domain.release import Floors
+from tests.rounds import decide_round
 
 BACKORDERED_AT = datetime(2026, 4, 20, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 4, 25, 12, 0, tzinfo=UTC)

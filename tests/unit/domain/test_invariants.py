@@ -21,8 +21,8 @@ from backorder_worker.domain.outcomes import (
     ShipmentUnroutable,
     WaitState,
 )
-from backorder_worker.domain.release import decide_round
 from backorder_worker.domain.routing import plan_shipment
+from tests.rounds import decide_round
 
 from .builders import NOW, TRIGGER
 from .strategies import World, policies, worlds

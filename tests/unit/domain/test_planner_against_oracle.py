@@ -25,7 +25,6 @@ from backorder_worker.domain.model import (
     Shipment,
 )
 from backorder_worker.domain.outcomes import ShipmentReleased
-from backorder_worker.domain.release import decide_round
 from backorder_worker.domain.routing import plan_shipment
 from tests.oracle.check import plan_problems
 from tests.oracle.from_model import (
@@ -35,6 +34,7 @@ from tests.oracle.from_model import (
     world_from_model,
 )
 from tests.oracle.search import best_plan_key, key_of
+from tests.rounds import decide_round
 
 from .builders import BACKORDERED_AT, NOW, TRIGGER
 from .oracle_worlds import SmallWorld, small_worlds

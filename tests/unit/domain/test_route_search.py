@@ -9,8 +9,11 @@ from backorder_worker.domain.fences import StaticFences
 from backorder_worker.domain.future_supply import pool_for
 from backorder_worker.domain.inventory import Supply
 from backorder_worker.domain.model import Catalog, Line, ReleasePolicy, Shipment
-from backorder_worker.domain.route_search import MAX_PARTS, RouteSearch, SearchPart
-from backorder_worker.domain.routing import Plan, _greedy_plan, plan_shipment
+from backorder_worker.domain.route_greedy import greedy_plan
+from backorder_worker.domain.route_plan import Plan
+from backorder_worker.domain.route_search import MAX_PARTS, RouteSearch
+from backorder_worker.domain.route_space import SearchPart
+from backorder_worker.domain.routing import plan_shipment
 
 from .builders import NOW, TODAY, arriving, catalog, decide, line, released, shipment, supply
 
@@ -112,7 +115,7 @@ def test_the_same_inputs_give_the_same_plan() -> None:
 
 def _greedy_plan_of(s: Shipment, stock: Mapping[tuple[str, str], int], cat: Catalog) -> Plan:
     pool = pool_for(stock, (), cat, ReleasePolicy(), NOW)
-    return _greedy_plan(s, StaticFences(cat).evaluate(s), pool, True)
+    return greedy_plan(s, StaticFences(cat).evaluate(s), pool, True)
 
 
 def _groups(p: Plan) -> set[tuple[str, bool]]:

@@ -15,16 +15,15 @@ from backorder_worker.domain.outcomes import (
 from backorder_worker.service_layer import commands as c
 from backorder_worker.service_layer.ports import ShipmentState
 from backorder_worker.service_layer.results import Applied, Duplicate, Rejected
+from tests.support.driver import T0, Driver, order
 
-from .support import T0, World, order
 
-
-def released(world: World) -> dict[str, ShipmentReleased]:
+def released(world: Driver) -> dict[str, ShipmentReleased]:
     return {d.parent.shipment_id: d for d in world.decisions() if isinstance(d, ShipmentReleased)}
 
 
 def test_the_worked_example_waits_then_is_released_by_the_second_stow() -> None:
-    world = World()
+    world = Driver()
     world.seed_catalog()
 
     world.apply(order("S-100", ("KTP", 5), ("KTP2", 5)))
@@ -45,7 +44,7 @@ def test_the_worked_example_waits_then_is_released_by_the_second_stow() -> None:
 
 
 def test_an_event_id_seen_before_has_no_second_effect() -> None:
-    world = World()
+    world = Driver()
     world.seed_catalog()
     world.apply(c.StowStock("A", "KTP", 5), event_id="stow-1")
 
@@ -54,7 +53,7 @@ def test_an_event_id_seen_before_has_no_second_effect() -> None:
 
 
 def test_an_event_id_reused_with_other_content_is_rejected() -> None:
-    world = World()
+    world = Driver()
     world.seed_catalog()
     world.apply(c.StowStock("A", "KTP", 5), event_id="stow-1")
 
@@ -64,7 +63,7 @@ def test_an_event_id_reused_with_other_content_is_rejected() -> None:
 
 
 def test_a_cancelled_shipment_leaves_the_waiting_room_and_is_never_released() -> None:
-    world = World()
+    world = Driver()
     world.seed_catalog()
     world.apply(order("S-1", ("KTP", 1)))
     world.apply(c.CancelShipment("S-1", "O-S-1"))
@@ -75,7 +74,7 @@ def test_a_cancelled_shipment_leaves_the_waiting_room_and_is_never_released() ->
 
 
 def test_cancelling_or_short_picking_an_unknown_shipment_is_rejected() -> None:
-    world = World()
+    world = Driver()
     cancel = world.apply(c.CancelShipment("nope", "O"))
     short = world.apply(c.ReportShortPick("nope", "O", "A", (c.ShortPickedLine("l", "KTP", 1),)))
 
@@ -84,7 +83,7 @@ def test_cancelling_or_short_picking_an_unknown_shipment_is_rejected() -> None:
 
 
 def test_a_stock_event_for_a_sku_nobody_waits_for_decides_nothing() -> None:
-    world = World()
+    world = Driver()
     world.seed_catalog()
     outcome = world.apply(c.StowStock("A", "KTP3", 9))
 
@@ -92,7 +91,7 @@ def test_a_stock_event_for_a_sku_nobody_waits_for_decides_nothing() -> None:
 
 
 def test_a_short_pick_lowers_the_position_and_reroutes_the_remainder() -> None:
-    world = World()
+    world = Driver()
     world.seed_catalog()
     world.apply(c.StowStock("A", "KTP", 5))
     world.apply(c.StowStock("B", "KTP", 5))
@@ -107,7 +106,7 @@ def test_a_short_pick_lowers_the_position_and_reroutes_the_remainder() -> None:
 
 
 def test_a_stale_stock_level_is_ignored_and_a_fresh_one_counts_what_was_assigned_since() -> None:
-    world = World()
+    world = Driver()
     world.seed_catalog()
     world.apply(c.SetStockLevel("A", "KTP", 10, T0))
     world.apply(order("S-1", ("KTP", 3)))
@@ -119,7 +118,7 @@ def test_a_stale_stock_level_is_ignored_and_a_fresh_one_counts_what_was_assigned
 
 
 def test_stowed_supply_first_covers_the_future_shipments_promised_from_it() -> None:
-    world = World()
+    world = Driver()
     world.seed_catalog()
     expected = (T0 + timedelta(days=5)).date()
     world.apply(c.AnnounceSupply("PO-1", "A", "KTP", 5, expected))
@@ -135,7 +134,7 @@ def test_stowed_supply_first_covers_the_future_shipments_promised_from_it() -> N
 
 
 def test_announced_supply_releases_waiting_shipments_as_future() -> None:
-    world = World()
+    world = Driver()
     world.seed_catalog()
     world.apply(order("S-1", ("KTP", 2)))
     world.apply(c.AnnounceSupply("PO-1", "B", "KTP", 2, date(2026, 5, 10)))
@@ -146,7 +145,7 @@ def test_announced_supply_releases_waiting_shipments_as_future() -> None:
 
 
 def test_activating_a_location_releases_what_its_stock_can_now_complete() -> None:
-    world = World()
+    world = Driver()
     world.seed_catalog(locations=("A",))
     from backorder_worker.domain.model import FulfillmentType
 
@@ -160,7 +159,7 @@ def test_activating_a_location_releases_what_its_stock_can_now_complete() -> Non
 
 
 def test_with_skip_off_a_new_shipment_cannot_take_stock_an_earlier_one_holds() -> None:
-    world = World(policy=ReleasePolicy(allow_skip=False))
+    world = Driver(policy=ReleasePolicy(allow_skip=False))
     world.seed_catalog()
     world.apply(order("S-1", ("KTP", 5)))
     world.apply(c.StowStock("A", "KTP", 3))
@@ -173,7 +172,7 @@ def test_with_skip_off_a_new_shipment_cannot_take_stock_an_earlier_one_holds() -
 def test_the_live_check_says_what_evaluating_a_waiting_shipment_now_would_decide() -> None:
     from backorder_worker.service_layer.explain import explain
 
-    world = World()
+    world = Driver()
     world.seed_catalog()
     world.apply(order("S-1", ("KTP", 5), ("KTP2", 5)))
     world.apply(c.StowStock("A", "KTP", 5))  # cannot help yet: KTP2 is short too

@@ -12,17 +12,16 @@ from backorder_worker.domain.model import FulfillmentType, OutOfStockBehaviour, 
 from backorder_worker.domain.outcomes import ShipmentReleased
 from backorder_worker.service_layer import commands as c
 from backorder_worker.service_layer.ports import ShipmentState
+from tests.support.driver import Driver, order
 
-from .support import World, order
 
-
-def no_skip() -> World:
-    world = World(policy=ReleasePolicy(allow_skip=False))
+def no_skip() -> Driver:
+    world = Driver(policy=ReleasePolicy(allow_skip=False))
     world.seed_catalog(skus=("KTP", "KTP2", "KTP3"))
     return world
 
 
-def head_holds_ktp(world: World) -> None:
+def head_holds_ktp(world: Driver) -> None:
     """H (KTP x5 + KTP2 x1) is first in line and holds the 3 KTP at A; N (KTP x3) waits."""
     world.apply(order("H", ("KTP", 5), ("KTP2", 1)))
     world.apply(order("N", ("KTP", 3)))
@@ -35,11 +34,11 @@ def pickup_at_a(shipment_id: str, *lines: tuple[str, int]) -> c.CreateShipment:
     return replace(bopis, fulfillment_type=FulfillmentType.BOPIS)
 
 
-def states(world: World) -> dict[str, ShipmentState]:
+def states(world: Driver) -> dict[str, ShipmentState]:
     return {k: v.state for k, v in world.uow.state.shipments.items() if "-" not in k}
 
 
-def released_ids(world: World) -> set[str]:
+def released_ids(world: Driver) -> set[str]:
     return {d.parent.shipment_id for d in world.decisions() if isinstance(d, ShipmentReleased)}
 
 

@@ -20,21 +20,20 @@ from backorder_worker.service_layer.reevaluation import (
     reevaluate,
 )
 from tests.fakes import FakeStore, FakeUnitOfWork
-
-from .support import T0, World, order
+from tests.support.driver import T0, Driver, order
 
 T = TypeVar("T")
 
 FAR = T0.date() + timedelta(days=40)  # beyond the default 30-day limit
 
 
-def run(world: World, run_id: str = "run-1", **kw: object) -> ReevaluationSummary:
+def run(world: Driver, run_id: str = "run-1", **kw: object) -> ReevaluationSummary:
     now = kw.pop("now", world.clock + timedelta(hours=1))
     policy = kw.pop("policy", world.policy)
     return reevaluate(world.uow, policy, now, run_id, **kw)  # type: ignore[arg-type]
 
 
-def of_run(world: World, run_id: str) -> list[Decision]:
+def of_run(world: Driver, run_id: str) -> list[Decision]:
     return [d for d in world.decisions() if d.trigger.event_id == run_id]
 
 
@@ -44,12 +43,12 @@ def subject(decision: Decision) -> str:
     return decision.shipment.shipment_id
 
 
-def state(world: World, shipment_id: str) -> ShipmentState:
+def state(world: Driver, shipment_id: str) -> ShipmentState:
     return world.uow.state.shipments[shipment_id].state
 
 
-def waiting_for_far_supply(units: int = 5) -> World:
-    world = World()
+def waiting_for_far_supply(units: int = 5) -> Driver:
+    world = Driver()
     world.seed_catalog()
     world.apply(order("S-1", ("KTP", units)))
     world.apply(c.AnnounceSupply("PO-1", "A", "KTP", units, FAR))
@@ -99,7 +98,7 @@ def test_a_dry_run_reports_the_same_decisions_and_changes_nothing() -> None:
 
 
 def test_paging_by_two_evaluates_each_of_seven_once_while_some_are_released_mid_walk() -> None:
-    world = World()
+    world = Driver()
     world.seed_catalog()
     for n in range(1, 8):
         world.apply(order(f"S-{n}", ("KTP2" if n % 2 else "KTP", 1)))
@@ -121,7 +120,7 @@ def test_paging_by_two_evaluates_each_of_seven_once_while_some_are_released_mid_
 
 
 def test_a_split_off_made_mid_walk_is_not_evaluated_again_on_a_later_page() -> None:
-    world = World(policy=ReleasePolicy(partial_release=PartialRelease.LINE))
+    world = Driver(policy=ReleasePolicy(partial_release=PartialRelease.LINE))
     world.seed_catalog()
     world.apply(order("S-1", ("KTP", 1), ("KTP2", 1)))
     world.apply(order("S-2", ("KTP3", 1)))
@@ -136,7 +135,7 @@ def test_a_split_off_made_mid_walk_is_not_evaluated_again_on_a_later_page() -> N
 
 
 def test_with_skip_off_an_earlier_pages_shipment_keeps_holding_its_stock() -> None:
-    world = World(policy=ReleasePolicy(allow_skip=False))
+    world = Driver(policy=ReleasePolicy(allow_skip=False))
     world.seed_catalog()
     world.apply(order("S-1", ("KTP", 2), ("KTP2", 1)))
     world.apply(order("S-2", ("KTP", 1)))
@@ -149,7 +148,7 @@ def test_with_skip_off_an_earlier_pages_shipment_keeps_holding_its_stock() -> No
 
 
 def test_with_skip_off_an_earlier_pages_shipment_keeps_holding_its_future_supply() -> None:
-    world = World(policy=ReleasePolicy(allow_skip=False))
+    world = Driver(policy=ReleasePolicy(allow_skip=False))
     world.seed_catalog()
     world.apply(order("S-1", ("KTP", 2), ("KTP2", 1)))
     world.apply(order("S-2", ("KTP", 1)))
@@ -165,7 +164,7 @@ def test_with_skip_off_an_earlier_pages_shipment_keeps_holding_its_future_supply
 
 
 def test_a_dry_run_over_several_pages_does_not_count_the_same_units_twice() -> None:
-    world = World()
+    world = Driver()
     world.seed_catalog()
     for n in range(1, 4):
         world.apply(order(f"S-{n}", ("KTP", 1)))
@@ -180,7 +179,7 @@ def test_a_dry_run_over_several_pages_does_not_count_the_same_units_twice() -> N
 
 
 def test_the_same_run_id_gives_the_same_output_ids() -> None:
-    world = World()
+    world = Driver()
     world.seed_catalog()
     for n in range(1, 4):
         world.apply(order(f"S-{n}", ("KTP", 1)))
@@ -201,7 +200,7 @@ def test_the_same_run_id_gives_the_same_output_ids() -> None:
 
 
 def test_reevaluating_only_some_skus_leaves_the_other_shipments_alone() -> None:
-    world = World()
+    world = Driver()
     world.seed_catalog()
     world.apply(order("S-1", ("KTP", 1)))
     world.apply(order("S-2", ("KTP2", 1)))
@@ -236,7 +235,7 @@ def retry_once(attempt: Callable[[], T], /) -> T:
 
 
 def test_a_page_whose_commit_failed_is_retried_from_the_same_cursor() -> None:
-    world = World()
+    world = Driver()
     world.seed_catalog()
     for n in range(1, 6):
         world.apply(order(f"S-{n}", ("KTP", 1)))

@@ -18,7 +18,7 @@ from backorder_worker.domain.routing import plan_shipment
 from backorder_worker.service_layer import commands as c
 from backorder_worker.service_layer.ports import ShipmentState
 from tests.fakes import FakeStore
-from tests.unit.service.support import T0, World, order
+from tests.support.driver import T0, Driver, order
 
 SKUS = ("KTP", "KTP2", "KTP3", "KTP4")
 sku = st.sampled_from(SKUS)
@@ -54,8 +54,8 @@ def _history(
     demand: list[list[tuple[str, int]]],
     events: list[tuple[str, str, str, int]],
     blind: bool,
-) -> World:
-    world = World(policy=policy)
+) -> Driver:
+    world = Driver(policy=policy)
     if blind:
         world.uow.store_type = NoTotals
     world.seed_catalog(skus=SKUS)
@@ -70,7 +70,7 @@ def _history(
     return world
 
 
-def _ids(world: World) -> list[str]:
+def _ids(world: Driver) -> list[str]:
     return [d.event_id for d in world.decisions()]
 
 

@@ -7,8 +7,7 @@ from backorder_worker.domain.outcomes import ShipmentReleased, ShipmentUnroutabl
 from backorder_worker.service_layer import commands as c
 from backorder_worker.service_layer.ports import ShipmentState
 from backorder_worker.service_layer.results import Applied, Rejected
-
-from .support import World, order
+from tests.support.driver import Driver, order
 
 
 def short(shipment_id: str, location_id: str, line_id: str, sku: str, missing: int) -> c.Command:
@@ -17,7 +16,7 @@ def short(shipment_id: str, location_id: str, line_id: str, sku: str, missing: i
     )
 
 
-def released_at_a(world: World, *lines: tuple[str, int]) -> None:
+def released_at_a(world: Driver, *lines: tuple[str, int]) -> None:
     """S-1 released READY at A (A is preferred: its id comes first)."""
     world.seed_catalog()
     for sku, quantity in lines:
@@ -26,7 +25,7 @@ def released_at_a(world: World, *lines: tuple[str, int]) -> None:
     assert world.uow.state.shipments["S-1"].location_id == "A"
 
 
-def units_of_line(world: World, line_id: str) -> int:
+def units_of_line(world: Driver, line_id: str) -> int:
     """Units of the line over every shipment that is to ship (not a REASSIGNED parent)."""
     return sum(
         line.quantity
@@ -37,7 +36,7 @@ def units_of_line(world: World, line_id: str) -> int:
     )
 
 
-def reports(world: World, shipment_id: str) -> list[ShipmentUnroutable]:
+def reports(world: Driver, shipment_id: str) -> list[ShipmentUnroutable]:
     return [
         d
         for d in world.decisions()
@@ -46,7 +45,7 @@ def reports(world: World, shipment_id: str) -> list[ShipmentUnroutable]:
 
 
 def test_a_short_pick_at_another_location_than_the_shipments_is_rejected() -> None:
-    world = World()
+    world = Driver()
     released_at_a(world, ("KTP", 4))
 
     outcome = world.apply(short("S-1", "B", "S-1-1", "KTP", 1))
@@ -56,7 +55,7 @@ def test_a_short_pick_at_another_location_than_the_shipments_is_rejected() -> No
 
 
 def test_two_short_picks_of_a_four_unit_line_never_move_more_than_four_units() -> None:
-    world = World()
+    world = Driver()
     released_at_a(world, ("KTP", 4))
 
     first = world.apply(short("S-1", "A", "S-1-1", "KTP", 4))
@@ -70,7 +69,7 @@ def test_two_short_picks_of_a_four_unit_line_never_move_more_than_four_units() -
 
 
 def test_short_picks_of_one_line_add_up_to_at_most_what_the_line_holds() -> None:
-    world = World()
+    world = Driver()
     released_at_a(world, ("KTP", 4))
 
     assert isinstance(world.apply(short("S-1", "A", "S-1-1", "KTP", 2)), Applied)
@@ -84,7 +83,7 @@ def test_short_picks_of_one_line_add_up_to_at_most_what_the_line_holds() -> None
 
 
 def test_a_short_pick_lowers_the_free_stock_by_the_missing_units_not_to_zero() -> None:
-    world = World()
+    world = Driver()
     released_at_a(world, ("KTP", 4))  # A: 10 stowed, 4 drawn, 6 free
     world.apply(c.StowStock("B", "KTP", 9))
 
@@ -96,7 +95,7 @@ def test_a_short_pick_lowers_the_free_stock_by_the_missing_units_not_to_zero() -
 
 
 def test_a_short_pick_never_lowers_the_free_stock_below_zero() -> None:
-    world = World()
+    world = Driver()
     world.seed_catalog()
     world.apply(c.StowStock("A", "KTP", 4))
     world.apply(c.StowStock("B", "KTP", 4))
@@ -109,7 +108,7 @@ def test_a_short_pick_never_lowers_the_free_stock_below_zero() -> None:
 
 
 def test_cancelling_a_parent_cancels_its_waiting_split_off_and_reports_it() -> None:
-    world = World()
+    world = Driver()
     world.seed_catalog()
     world.apply(c.StowStock("A", "KTP", 2))
     world.apply(order("S-1", ("KTP", 2), ("KTP2", 1)))  # R8: KTP goes, KTP2 is split off
@@ -128,7 +127,7 @@ def test_cancelling_a_parent_cancels_its_waiting_split_off_and_reports_it() -> N
 
 
 def test_cancelling_an_order_reaches_the_short_pick_remainder_of_its_child() -> None:
-    world = World()
+    world = Driver()
     world.seed_catalog()
     world.apply(c.StowStock("A", "KTP", 1))
     world.apply(c.StowStock("B", "KTP2", 1))
@@ -149,7 +148,7 @@ def test_cancelling_an_order_reaches_the_short_pick_remainder_of_its_child() -> 
 
 
 def test_a_cancel_leaves_released_children_and_unrelated_shipments_alone() -> None:
-    world = World()
+    world = Driver()
     world.seed_catalog()
     world.apply(c.StowStock("A", "KTP", 2))
     world.apply(order("S-1", ("KTP", 2), ("KTP2", 1)))

@@ -8,13 +8,12 @@ from datetime import date
 from backorder_worker.domain.receiving import SupplyCut
 from backorder_worker.service_layer import commands as c
 from backorder_worker.service_layer.results import Applied
-
-from .support import World, order
+from tests.support.driver import Driver, order
 
 EXPECTED = date(2026, 5, 10)
 
 
-def future_release(world: World) -> None:
+def future_release(world: Driver) -> None:
     """S-1 (3) and S-2 (1) are promised units of PO-1 (5) as FUTURE shipments."""
     world.seed_catalog()
     world.apply(c.AnnounceSupply("PO-1", "A", "KTP", 5, EXPECTED))
@@ -24,7 +23,7 @@ def future_release(world: World) -> None:
 
 
 def test_a_supply_cut_below_its_promises_names_the_shortfall_and_the_future_shipments() -> None:
-    world = World()
+    world = Driver()
     future_release(world)
 
     outcome = world.apply(c.AnnounceSupply("PO-1", "A", "KTP", 1, EXPECTED), event_id="cut-1")
@@ -41,7 +40,7 @@ def test_a_supply_cut_below_its_promises_names_the_shortfall_and_the_future_ship
 
 
 def test_a_supply_cut_to_zero_is_a_cut_of_every_promised_unit() -> None:
-    world = World()
+    world = Driver()
     future_release(world)
 
     outcome = world.apply(c.AnnounceSupply("PO-1", "A", "KTP", 0, EXPECTED))
@@ -51,7 +50,7 @@ def test_a_supply_cut_to_zero_is_a_cut_of_every_promised_unit() -> None:
 
 
 def test_a_second_cut_counts_only_the_units_it_uncovers() -> None:
-    world = World()
+    world = Driver()
     future_release(world)
     world.apply(c.AnnounceSupply("PO-1", "A", "KTP", 3, EXPECTED))
 
@@ -62,7 +61,7 @@ def test_a_second_cut_counts_only_the_units_it_uncovers() -> None:
 
 
 def test_a_smaller_supply_that_still_covers_its_promises_is_no_cut() -> None:
-    world = World()
+    world = Driver()
     future_release(world)
 
     outcome = world.apply(c.AnnounceSupply("PO-1", "A", "KTP", 4, EXPECTED))

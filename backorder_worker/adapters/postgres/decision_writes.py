@@ -1,0 +1,150 @@
+"""Writing many decisions at once: a round's releases and reports in a few statements.
+
+The store keeps a round's decisions and writes them when something is about to read what
+they change (and before commit); ``decision_rows.py`` builds the rows. The guards hold in
+bulk too:
+
+- a released parent that waited must still be WAITING (a guarded UPDATE; fewer rows than
+  asked means another transaction released one first: ``ConcurrentRelease``, retried);
+- a parent released at intake (``backordered_at`` is None: it never waited) is inserted;
+  if it already exists, the same;
+- a report only overwrites a WAITING or UNROUTABLE row, never a released or cancelled one;
+- draws are guarded updates: the database refuses an oversell (``OversellRefused``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, insert
+
+from backorder_worker.adapters.postgres.decision_rows import (
+    child_row,
+    history_of_release,
+    history_of_report,
+    receiver_of,
+    released_state,
+    split_off_row,
+    unroutable_values,
+)
+from backorder_worker.adapters.postgres.draws import apply_draws
+from backorder_worker.adapters.postgres.history import write_history
+from backorder_worker.adapters.postgres.rows import shipment_values, unnested
+from backorder_worker.adapters.postgres.tables import shipments
+from backorder_worker.adapters.postgres.waiting_room import enter_waiting_room, leave_waiting_room
+from backorder_worker.domain.inventory import Draw
+from backorder_worker.domain.outcomes import (
+    Decision,
+    ShipmentReleased,
+    ShipmentUnroutable,
+    WaitState,
+)
+from backorder_worker.service_layer.ports import ConcurrentRelease, ShipmentState
+
+_MAY_WAIT = (ShipmentState.WAITING.value, ShipmentState.UNROUTABLE.value)
+
+
+Timed = tuple[Decision, datetime]  # a decision and the ``now`` it was made at
+
+_TZ = sa.DateTime(timezone=True)
+_RELEASED_COLUMNS = ("state", "location_id", "expected_date", "backordered_at", "updated_at")
+_RELEASED = unnested(
+    "released",
+    r_shipment_id=sa.Text(),
+    r_state=sa.Text(),
+    r_location_id=sa.Text(),
+    r_expected_date=sa.Date(),
+    r_lines=sa.Text(),
+    r_backordered_at=_TZ,
+    r_updated_at=_TZ,
+)
+# Every waited-for parent of a flush in one statement: rows that are no longer WAITING
+# are left alone and missing from what it returns (I2).
+_RELEASE_WAITING = (
+    sa.update(shipments)
+    .where(
+        shipments.c.shipment_id == _RELEASED.c.r_shipment_id,
+        shipments.c.state == ShipmentState.WAITING.value,
+    )
+    .values(
+        {name: _RELEASED.c[f"r_{name}"] for name in _RELEASED_COLUMNS}
+        | {"lines": sa.cast(_RELEASED.c.r_lines, JSONB)}
+    )
+    .returning(shipments.c.shipment_id)
+)
+
+
+def write_decisions(conn: sa.Connection, decisions: Sequence[Timed]) -> None:
+    released = [(d, now) for d, now in decisions if isinstance(d, ShipmentReleased)]
+    reports = [(d, now) for d, now in decisions if isinstance(d, ShipmentUnroutable)]
+    if released:
+        _write_released(conn, released)
+    if reports:
+        _write_reports(conn, reports)
+    history = [history_of_release(d, now) for d, now in released]
+    history += [history_of_report(d, now) for d, now in reports]
+    write_history(conn, history)
+
+
+def _write_released(conn: sa.Connection, released: list[tuple[ShipmentReleased, datetime]]) -> None:
+    waited = [(d, now) for d, now in released if d.backordered_at is not None]
+    if waited:
+        states = [(d.parent.shipment_id, released_state(d, now)) for d, now in waited]
+        params = {f"r_{name}": [state[name] for _, state in states] for name in _RELEASED_COLUMNS}
+        params["r_lines"] = [json.dumps(state["lines"]) for _, state in states]
+        params["r_shipment_id"] = [shipment_id for shipment_id, _ in states]
+        if len(conn.execute(_RELEASE_WAITING, params).all()) != len(states):
+            raise ConcurrentRelease(", ".join(d.parent.shipment_id for d, _ in waited))
+    arrived = [(d, now) for d, now in released if d.backordered_at is None]
+    if arrived:
+        rows = [{**shipment_values(d.parent), **released_state(d, now)} for d, now in arrived]
+        statement = insert(shipments).on_conflict_do_nothing(
+            index_elements=[shipments.c.shipment_id]
+        )
+        inserted = conn.execute(statement.returning(shipments.c.shipment_id), rows).all()
+        if len(inserted) != len(rows):
+            raise ConcurrentRelease(", ".join(d.parent.shipment_id for d, _ in arrived))
+    leave_waiting_room(conn, [d.parent.shipment_id for d, _ in waited])
+    children = [
+        child_row(d, child, now)
+        for d, now in released
+        for child in d.shipments
+        if child.shipment_id != d.parent.shipment_id
+    ]
+    if children:
+        conn.execute(sa.insert(shipments), children)
+    split_offs = [split_off_row(d, now) for d, now in released if d.split_off is not None]
+    if split_offs:
+        statement = insert(shipments).on_conflict_do_nothing(
+            index_elements=[shipments.c.shipment_id]
+        )
+        conn.execute(statement, split_offs)
+    # one guarded update for every draw of the flush; the ledger keeps each draw's time
+    apply_draws(conn, [(draw, to, at) for d, at in released for draw, to in _receivers(d)])
+
+
+def _write_reports(conn: sa.Connection, reports: list[tuple[ShipmentUnroutable, datetime]]) -> None:
+    # one row per shipment per statement: the latest report wins
+    latest = {d.shipment.shipment_id: (d, now) for d, now in reports}
+    rows = [unroutable_values(d, now) for d, now in latest.values()]
+    statement = insert(shipments)
+    upsert = statement.on_conflict_do_update(
+        index_elements=[shipments.c.shipment_id],
+        set_={name: statement.excluded[name] for name in rows[0] if name != "shipment_id"},
+        # (not IN: an expanding list cannot go into an executemany)
+        where=sa.or_(*(shipments.c.state == state for state in _MAY_WAIT)),
+    ).returning(shipments.c.shipment_id)
+    written = conn.execute(upsert, rows).all()
+    if len(written) != len(rows):
+        missing = set(latest) - {row.shipment_id for row in written}
+        raise ConcurrentRelease(", ".join(sorted(missing)))
+    waiting = [d for d, _ in latest.values() if d.state is WaitState.WAITING]
+    enter_waiting_room(conn, [(d.shipment, d.candidate.entered_at) for d in waiting])
+    leave_waiting_room(conn, [s for s, (d, _) in latest.items() if d.state is WaitState.UNROUTABLE])
+
+
+def _receivers(decision: ShipmentReleased) -> list[tuple[Draw, str]]:
+    return [(draw, receiver_of(decision, draw)) for draw in decision.draws]
