@@ -86,6 +86,23 @@ def event_mix(
     return events
 
 
+def intake_mix(
+    spec: RoomSpec, count: int, topics: TopicsSettings, run: str, seed: int
+) -> list[Prepared]:
+    """``count`` ``shipment.created`` events, drawn as the mix draws them."""
+    rng = np.random.default_rng(seed)
+    demand = ZipfSkus(spec.skus, spec.zipf_s, spec.seed, rng)
+    return [
+        prepare(
+            "shipment.created",
+            _new_shipment(f"N{run}-{i}", demand, rng, spec),
+            topics,
+            f"{run}-{i}",
+        )
+        for i in range(count)
+    ]
+
+
 def _new_shipment(
     shipment_id: str, demand: ZipfSkus, rng: np.random.Generator, spec: RoomSpec
 ) -> dict[str, Any]:

@@ -2,11 +2,12 @@
 
 - ``sustained``: a pre-built mix is produced in one burst (confluent-kafka, far faster than
   any worker, so the producer is not what is measured); events/s is the events applied
-  after the first batch over the time from that first commit to the last one.
-- ``latency``: a paced producer sends stock events that each release exactly one waiting
-  shipment of its own; the latency of each is from its send to its ``shipment.released``.
+  after the first batch over the time from that first commit to the last one. The intake
+  (``intake_per_s``) is this phase with ``shipment.created`` events only.
 - ``burst``: one stow that unlocks ``spec.burst`` waiting shipments; the time until the last
   of their released events is on the topic.
+
+The latency phases are in latency.py.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from typing import Any
 import psycopg
 
 from bench.database import ReadCounters, conninfo
-from bench.events import Prepared, produce_all, producer, stow
-from bench.generate import load_probes
+from bench.events import Prepared, produce_all, stow
 from bench.room import BURST_SKU, RoomSpec, location_name
 from bench.stack import BenchStack, WorkerProcess
 from bench.watch import ReleasedReader, Sampler, Seen
@@ -85,64 +85,17 @@ def _in_inbox(stack: BenchStack, ids: list[str]) -> int:
 
 
 def _troubles(workers: list[WorkerProcess]) -> dict[str, int]:
-    """What the workers' logs say went wrong during the phase."""
+    """What went wrong during the phase, from the workers' logs and counters. A deadlock
+    retry is a batch retried after SQLSTATE 40P01: its log line names the error psycopg
+    raises for it, ``DeadlockDetected`` (whatever the server's message language)."""
     return {
         "batch_retries": sum(w.log_count("transient failure, retrying") for w in workers),
-        "deadlocks": sum(w.log_count("deadlock detected") for w in workers),
-        "lock_reruns": sum(w.log_count("the batch runs again") for w in workers),
+        "deadlocks": sum(
+            w.log_count("transient failure, retrying", "DeadlockDetected") for w in workers
+        ),
+        # a debug line in the log: the counter is what tells
+        "lock_reruns": sum(round(w.metric("backorder_lock_reruns_total")) for w in workers),
         "workers_died": sum(w.process.poll() is not None for w in workers),
-    }
-
-
-def latency(
-    stack: BenchStack,
-    spec: RoomSpec,
-    reader: ReleasedReader,
-    rate: float,
-    seconds: float,
-    timeout_s: float = 60.0,
-    tag: str = "",
-) -> dict[str, Any]:
-    """Paced stows at ``rate``, each releasing a shipment of its own SKU; ``tag`` keeps a
-    second run's shipments and event ids apart from the first's."""
-    count = max(20, int(rate * seconds))
-    skus = load_probes(stack.database_url, spec, f"P{tag}", count)
-    events = [
-        stow(sku, 1, location_name(i % spec.locations), stack.topics, f"latency{tag}-{i}")
-        for i, sku in enumerate(skus)
-    ]
-    client = producer(stack.bootstrap, linger_ms=0)
-    sent: dict[str, float] = {}
-    start = time.time() + 0.2
-    for i, event in enumerate(events):
-        pause = start + i / rate - time.time()
-        if pause > 0:
-            time.sleep(pause)
-        sent[event.event_id] = time.time()
-        client.produce(event.topic, value=event.value, key=event.key)
-        client.poll(0)
-    client.flush(30)
-    deadline = time.time() + timeout_s
-    while reader.count(set(sent)) < count and time.time() < deadline:
-        time.sleep(0.05)
-    seen = {event_id: reader.seen(event_id) for event_id in sent}
-    points = [(sent[e], s[0]) for e, s in seen.items() if s]
-    return {
-        "rate_asked": round(rate, 1),
-        "rate_sent": round((count - 1) / max(1e-9, max(sent.values()) - min(sent.values())), 1),
-        "events": count,
-        "released": len(points),
-        # below rate_sent: the worker could not keep up, and the latency grew all along
-        "applied_per_s": round(
-            len(points) / max(1e-9, max(s.received_s for _, s in points) - start), 1
-        )
-        if points
-        else None,
-        **_percentiles("latency", [s.received_s - t for t, s in points]),
-        **_percentiles("to_producer", [s.produced_s - t for t, s in points]),
-        **_percentiles("to_decision", [s.decided_s - t for t, s in points]),
-        "series": [(round(t - start, 3), round((s.received_s - t) * 1000, 1)) for t, s in points],
-        "started_s": start,
     }
 
 
@@ -174,14 +127,3 @@ def burst(
         ],
         "started_s": sent,
     }
-
-
-def _percentiles(name: str, seconds: list[float]) -> dict[str, float | None]:
-    if not seconds:
-        return {f"{name}_p50_ms": None, f"{name}_p99_ms": None, f"{name}_max_ms": None}
-    ordered = sorted(seconds)
-
-    def pick(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
-
-    return {f"{name}_p50_ms": pick(0.5), f"{name}_p99_ms": pick(0.99), f"{name}_max_ms": pick(1.0)}

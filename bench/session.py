@@ -16,15 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from bench import phases, report
-from bench.code import environment
+from bench import latency, phases, report
 from bench.database import commit_ceiling
-from bench.events import event_mix
+from bench.events import event_mix, intake_mix
 from bench.generate import load_room
 from bench.naive import measure_naive
-from bench.profile import PySpy, top_functions
+from bench.pyspy import PySpy, top_functions
 from bench.room import RoomSpec, location_name, sku_name
-from bench.stack import BenchStack
+from bench.snapshot import environment
+from bench.stack import BenchStack, WorkerProcess
 from bench.watch import ReleasedReader, Sampler
 
 
@@ -83,19 +83,23 @@ def first_worker(
 
     try:
         if one:
+            results["latency_idle"] = measured(
+                results, "idle latency", lambda: idle_phase(stack, spec, reader, workers[0], args)
+            )
             rate, seconds = one["events_per_s"] / 2, args.latency_seconds
-            results["latency"] = profiled(
-                "latency", lambda: phases.latency(stack, spec, reader, rate, seconds)
+            results["latency_saturated"] = profiled(
+                "latency", lambda: latency.paced(stack, spec, reader, rate, seconds)
             )
             # The events above each release a shipment, which costs several mix events: at
-            # half the mix rate they may saturate the worker. The same at half the rate it
-            # applied them (its release capacity) shows the latency of an unsaturated one.
-            capacity = (results["latency"] or {}).get("applied_per_s")
+            # half the mix rate they saturate the worker (the figure is a growing queue).
+            # The same at half the rate it applied them (its release capacity) is the
+            # latency of a loaded worker that keeps up.
+            capacity = (results["latency_saturated"] or {}).get("applied_per_s")
             if capacity:
-                results["latency_unsaturated"] = measured(
+                results["latency_loaded"] = measured(
                     results,
                     "latency at half the release capacity",
-                    lambda: phases.latency(stack, spec, reader, capacity / 2, seconds, tag="U"),
+                    lambda: latency.paced(stack, spec, reader, capacity / 2, seconds, tag="U"),
                 )
         timeout = 120.0 if args.quick else 600.0
         results["burst"] = profiled("burst", lambda: phases.burst(stack, spec, reader, timeout))
@@ -109,6 +113,17 @@ def first_worker(
     ]
 
 
+def idle_phase(
+    stack: BenchStack,
+    spec: RoomSpec,
+    reader: ReleasedReader,
+    worker: WorkerProcess,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    time.sleep(1.0)  # what the phase before left (the sweeper's round, a last commit)
+    return latency.idle(stack, spec, reader, worker, args.idle_events)
+
+
 def sustained_with(
     stack: BenchStack, spec: RoomSpec, args: argparse.Namespace, count: int, events: int
 ) -> dict[str, Any]:
@@ -120,6 +135,31 @@ def sustained_with(
         stack.stop_workers()
 
 
+def intake(stack: BenchStack, spec: RoomSpec, args: argparse.Namespace) -> dict[str, Any]:
+    """``shipment.created`` only, in one burst, to one worker: shipments applied per second."""
+    workers = stack.start_workers(1)
+    try:
+        events = intake_mix(spec, args.intake_events, stack.topics, "i1", args.seed + 7)
+        return phases.sustained(stack, workers, events, args.phase_timeout)
+    finally:
+        stack.stop_workers()
+
+
+def idle_only(
+    stack: BenchStack, spec: RoomSpec, args: argparse.Namespace, results: dict[str, Any]
+) -> None:
+    """``--idle-only``: one worker and the idle latency phase, nothing else."""
+    workers = stack.start_workers(1)
+    reader = ReleasedReader(stack.bootstrap, stack.topics.shipment_released)
+    try:
+        results["latency_idle"] = measured(
+            results, "idle latency", lambda: idle_phase(stack, spec, reader, workers[0], args)
+        )
+    finally:
+        reader.close()
+        stack.stop_workers()
+
+
 def run(args: argparse.Namespace, spec: RoomSpec, results: dict[str, Any]) -> None:
     stack = BenchStack(keep_database=args.keep_database)
     try:
@@ -127,6 +167,9 @@ def run(args: argparse.Namespace, spec: RoomSpec, results: dict[str, Any]) -> No
         log(f"database {stack.database}, broker {stack.bootstrap}, logs {stack.logs}")
         results["logs"] = str(stack.logs)
         results["generate"] = load_room(stack.database_url, spec, log)
+        if args.idle_only:
+            idle_only(stack, spec, args, results)
+            return
         url = stack.database_url
         ceiling = [
             measured(results, "commit ceiling", lambda: commit_ceiling(url, args.commit_seconds))
@@ -146,6 +189,7 @@ def run(args: argparse.Namespace, spec: RoomSpec, results: dict[str, Any]) -> No
                 lambda n=count: sustained_with(stack, spec, args, n, events),
             )
             results["sustained"].append(phase or {"workers": count})
+        results["intake"] = measured(results, "intake", lambda: intake(stack, spec, args))
         # Once more with the workers gone: the ceiling is the better of the two, the other
         # one having met whatever else the machine was doing at the time.
         ceiling.append(

@@ -1,9 +1,10 @@
 """The services a benchmark run needs, and the worker processes it measures.
 
 ``BenchStack`` creates a fresh database on the machine's Postgres (``BENCH_DATABASE_URL``,
-else the CI default) and migrates it, uses Redis at 127.0.0.1:6379 db 13 (flushed) or an
-embedded one when none answers, and starts a Tansu broker (``TansuBroker``). Topics and
-the consumer group are unique to the run. It stops everything it started.
+else the CI default) and migrates it, uses Redis at 127.0.0.1:6379 db 13 (flushed; another
+with ``BENCH_REDIS_URL``) or an embedded one when none answers, and starts a Tansu broker
+(``TansuBroker``). Topics and the consumer group are unique to the run. It stops
+everything it started.
 
 ``WorkerProcess`` is ``python -m backorder_worker run`` with the run's settings in its
 environment (fast group joins, as the tests use on Tansu), its own metrics port, and its
@@ -35,7 +36,7 @@ from backorder_worker.devstack.tansu import TansuBroker, free_port
 from backorder_worker.settings import KafkaSettings, TopicsSettings
 
 DEFAULT_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-MACHINE_REDIS = "redis://127.0.0.1:6379/13"
+MACHINE_REDIS = "redis://127.0.0.1:6379/13"  # BENCH_REDIS_URL: another (it is flushed)
 FAST_GROUP = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 500}  # Tansu joins in ~1 s
 PARTITIONS = 4
 _METRIC = re.compile(r"^(\w+)(?:\{[^}]*\})? ([0-9.eE+-]+)$")
@@ -91,11 +92,12 @@ class BenchStack:
         ensure_topics(self.bootstrap, self.kafka, names, PARTITIONS)
 
     def _redis(self) -> str:
+        url = os.environ.get("BENCH_REDIS_URL", MACHINE_REDIS)
         try:
-            client = redis.Redis.from_url(MACHINE_REDIS, socket_timeout=1)
+            client = redis.Redis.from_url(url, socket_timeout=1)
             client.flushdb()
             client.close()
-            return MACHINE_REDIS
+            return url
         except redis.RedisError:
             self._embedded = EmbeddedStack(postgres=False, kafka=False).start()
             return self._embedded.redis_url
@@ -211,10 +213,10 @@ class WorkerProcess:
     def metric(self, name: str) -> float:
         return self.metrics().get(name, 0.0)
 
-    def log_count(self, text: str) -> int:
-        """Lines of this worker's log that contain ``text``."""
+    def log_count(self, *texts: str) -> int:
+        """Lines of this worker's log that contain every one of ``texts``."""
         with self.log.open(errors="replace") as lines:
-            return sum(text in line for line in lines)
+            return sum(all(text in line for text in texts) for line in lines)
 
     def rss_bytes(self) -> int:
         try:

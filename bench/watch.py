@@ -57,7 +57,12 @@ class ReleasedReader:
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
-            for message in self._consumer.consume(num_messages=1000, timeout=0.05):
+            # ``consume(n, timeout)`` waits for n messages or the timeout, whichever is first:
+            # it would add up to its timeout to every figure. Wait for one, then drain.
+            head = self._consumer.poll(0.05)
+            if head is None:
+                continue
+            for message in [head, *self._consumer.consume(num_messages=1000, timeout=0)]:
                 if message.error() is not None:
                     continue
                 received = time.time()

@@ -23,18 +23,15 @@ What the worker may assume (the rebalance contract):
    progress, the coordinator did not answer in time or the broker is unreachable. A refused
    offset is **kept**: it goes out again with the next `commit()`, and `poll()` retries it
    first, so a partition that receives nothing more still gets its offset committed (else
-   the group would show a lag for work that is done until the next rebalance). A kept
-   offset is dropped when its partition leaves this member (the new owner re-reads from
-   the last committed offset). Offsets only move forward: an offset at or below one this
-   member already committed for a partition it still owns is not sent. Either way the
-   records concerned may be redelivered, to this member or the new owner; the Postgres
-   inbox recognises them, so a redelivery costs time, never a second effect.
+   the group would show a lag for work that is done until the next rebalance). Kept
+   offsets, and why offsets only move forward: offsets.py. Either way the records
+   concerned may be redelivered, to this member or the new owner; the Postgres inbox
+   recognises them, so a redelivery costs time, never a second effect.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -47,6 +44,7 @@ from kafka.errors import (
 )
 
 from backorder_worker.adapters.kafka.assignor import assignors, track_assignment
+from backorder_worker.adapters.kafka.offsets import OffsetBook
 from backorder_worker.adapters.kafka.records import (
     PartitionId,
     SourceRecord,
@@ -67,6 +65,11 @@ rebalance completed."""
 # and the inbox makes that harmless, so a failed commit never stops the worker.
 _COMMIT_REFUSED = (CommitFailedError, RebalanceInProgressError, KafkaTimeoutError, KafkaError)
 
+# How long the broker may hold a fetch that finds nothing (kafka-python's default: 500 ms).
+# Kafka answers a waiting fetch when data arrives; Tansu up to ~a quarter of this late: the
+# idle latency (docs/performance.md), for ~2 % of a core more while idle.
+FETCH_MAX_WAIT_MS = 100
+
 
 def consumer_config(
     settings: KafkaSettings,
@@ -84,6 +87,7 @@ def consumer_config(
         "heartbeat_interval_ms": settings.heartbeat_interval_ms,
         "max_poll_interval_ms": settings.max_poll_interval_ms,
         "max_poll_records": settings.max_poll_records,
+        "fetch_max_wait_ms": FETCH_MAX_WAIT_MS,
         **kafka_client_kwargs(settings),  # bootstrap_servers: "host:port[,host:port]"
     }
     if client_id is not None:
@@ -116,12 +120,7 @@ class KafkaSource:
         self._commit_timeout_ms = commit_timeout_ms
         self._all_paused = False
         self._closed = False
-        # Next offsets per partition: refused and kept for the next attempt, and the highest
-        # committed while owned. The rebalance listener (IO thread) drops both for partitions
-        # that leave; the lock makes that safe against the polling thread.
-        self._lock = threading.Lock()
-        self._pending: dict[PartitionId, int] = {}
-        self._committed: dict[PartitionId, int] = {}
+        self._offsets = OffsetBook()  # refused offsets kept, the highest committed
         config = consumer_config(settings, client_id=client_id, group_instance_id=group_instance_id)
         self._consumer = KafkaConsumer(**config)
         track_assignment(config["partition_assignment_strategy"], self._consumer.assignment)
@@ -158,36 +157,18 @@ class KafkaSource:
         read (already plus one, as `next_offsets` builds it). Call it only after the effect
         is committed in Postgres: a committed offset is never read again by the group.
 
-        Partitions no longer assigned are skipped: committing them could move the new
-        owner's offset backwards. An offset not above the one this member last committed
-        for the partition is skipped as already done. Returns True when every offset asked
-        for (the kept ones included) is committed; False (logged) when some were skipped as
-        not assigned or the commit was refused (group rebalanced, membership lost,
-        coordinator timeout, broker unreachable). Refused offsets are kept and sent again
-        with the next `commit()` or `poll()` while their partition stays assigned. On False
-        nothing is lost: uncommitted records are redelivered at worst, and the inbox makes
-        that harmless."""
+        Partitions no longer assigned are skipped (committing them could move the new
+        owner's offset backwards), and so is an offset not above the one this member last
+        committed for its partition. Returns True when every offset asked for (the kept
+        ones included) is committed; False (logged) when some were skipped as not assigned
+        or the commit was refused: rule 3 of the module docstring."""
         asked = dict(processed) if isinstance(processed, Mapping) else next_offsets(processed)
-        assigned = self.assignment()
-        with self._lock:
-            offsets = dict(self._pending)
-            for tp, offset in asked.items():
-                offsets[tp] = max(offset, offsets.get(tp, offset))
-            stale = sorted(tp for tp in offsets if tp not in assigned)
-            request = {
-                tp: offset
-                for tp, offset in offsets.items()
-                if tp in assigned and offset > self._committed.get(tp, -1)
-            }
-            for tp in stale:
-                self._pending.pop(tp, None)
-            for tp in [tp for tp, o in self._pending.items() if o <= self._committed.get(tp, -1)]:
-                del self._pending[tp]
-            retried = sorted(tp for tp in request if tp in self._pending)
+        plan = self._offsets.plan(asked, self.assignment())
+        request, stale = plan.request, plan.stale
         if stale:
             log.info(
                 "not committing %s: no longer assigned, the new owner re-reads them",
-                ", ".join(f"{tp} {offsets[tp]}" for tp in stale),
+                ", ".join(f"{tp} {plan.offsets[tp]}" for tp in stale),
             )
         if not request:
             return not stale
@@ -200,10 +181,7 @@ class KafkaSource:
         try:
             self._consumer.commit(wire, timeout_ms=self._commit_timeout_ms)
         except _COMMIT_REFUSED as exc:
-            with self._lock:
-                # Kept only while still owned: the listener may have dropped some meanwhile.
-                owned = self.assignment()
-                self._pending.update((tp, o) for tp, o in request.items() if tp in owned)
+            self._offsets.refused(request, self.assignment)  # kept only while still owned
             log.warning(
                 "commit of %s refused (%s: %s); kept for the next attempt",
                 _describe(wire),
@@ -211,24 +189,18 @@ class KafkaSource:
                 exc,
             )
             return False
-        with self._lock:
-            for tp, offset in request.items():
-                if offset > self._committed.get(tp, -1):
-                    self._committed[tp] = offset
-                if self._pending.get(tp, offset) <= offset:
-                    self._pending.pop(tp, None)
-        if retried:
+        self._offsets.committed(request)
+        if plan.retried:
             log.info(
                 "committed %s, kept from a refused commit",
-                ", ".join(f"{tp} {request[tp]}" for tp in retried),
+                ", ".join(f"{tp} {request[tp]}" for tp in plan.retried),
             )
         log.debug("committed %s", _describe(wire))
         return not stale
 
     def pending_offsets(self) -> dict[PartitionId, int]:
         """Offsets a refused commit left, per partition, still to be committed."""
-        with self._lock:
-            return dict(self._pending)
+        return self._offsets.pending()
 
     def assignment(self) -> frozenset[PartitionId]:
         """The partitions this member owns now (empty before the first join completes)."""
@@ -285,17 +257,7 @@ class KafkaSource:
         gone = frozenset(PartitionId(tp.topic, tp.partition) for tp in partitions)
         if not gone:
             return
-        with self._lock:
-            dropped = sorted(tp for tp in gone if tp in self._pending)
-            for tp in gone:
-                self._pending.pop(tp, None)
-                self._committed.pop(tp, None)
-        if dropped:
-            log.info(
-                "dropping the uncommitted offsets of %s: the new owner re-reads from the last"
-                " committed one",
-                ", ".join(map(str, dropped)),
-            )
+        self._offsets.forget(gone, left=True)
         log.info(
             "partitions %s: %s", "lost" if lost else "revoked", ", ".join(map(str, sorted(gone)))
         )
@@ -306,12 +268,9 @@ class KafkaSource:
         added = list(partitions)
         if not added:
             return
-        with self._lock:
-            # A partition that comes back starts clean: while away, another member may have
-            # committed past what this one kept.
-            for tp in added:
-                self._pending.pop(PartitionId(tp.topic, tp.partition), None)
-                self._committed.pop(PartitionId(tp.topic, tp.partition), None)
+        # A partition that comes back starts clean: while away, another member may have
+        # committed past what this one kept.
+        self._offsets.forget((PartitionId(tp.topic, tp.partition) for tp in added), left=False)
         log.info("partitions assigned: %s", ", ".join(str(PartitionId(*tp)) for tp in added))
         if self._all_paused:
             # Runs on the IO thread during poll(); pause() only flags local state.

@@ -7,7 +7,7 @@ the share of the main thread's samples that each function was on the stack for
 main thread's stacks are the ones that start at the module entry point. Waiting on
 Postgres shows up as ``Connection.wait`` (psycopg) under the statement that waits.
 
-    python -m bench.profile /tmp/backorder-bench-…/profile-worker-0.txt
+    python -m bench.pyspy /tmp/backorder-bench-…/profile-worker-0.txt
 """
 
 from __future__ import annotations
