@@ -11,7 +11,6 @@ import pytest
 from backorder_worker.domain.model import Candidate, Origin, ReleaseOrder
 from backorder_worker.domain.outcomes import WaitState
 from backorder_worker.service_layer.ports import OrderKey, ReadAhead, Store, UnitOfWork
-from tests.contract.conftest import postgres_falls_short
 from tests.integration.postgres.world import CREATED, NOW, decide, set_up_catalog, shipment, waiting
 
 FIFO, PRIORITY = ReleaseOrder.FIFO, ReleaseOrder.PRIORITY
@@ -113,16 +112,7 @@ def test_reading_ahead_changes_no_answer(uow: UnitOfWork) -> None:
         assert store.shipment("S-0") is not None
 
 
-def test_waiting_skus_of_locked_skus_follow_what_this_transaction_records(
-    uow: UnitOfWork, request: pytest.FixtureRequest
-) -> None:
-    postgres_falls_short(
-        request,
-        uow,
-        "PostgresStore.waiting_skus remembers a locked SKU's demand and record() updates it "
-        "only for WAITING reports: after the only waiting shipment of a locked SKU is "
-        "released, made unroutable or cancelled, it still answers that SKU",
-    )
+def test_waiting_skus_of_locked_skus_follow_what_this_transaction_records(uow: UnitOfWork) -> None:
     with uow() as store:
         set_up_catalog(store)
         store.record(waiting(shipment("S-1", ("KTP", 1)), NOW), NOW)
@@ -144,15 +134,8 @@ def test_waiting_skus_of_locked_skus_follow_what_this_transaction_records(
 
 
 def test_a_later_page_shows_what_this_transaction_put_in_the_room_after_its_key(
-    uow: UnitOfWork, request: pytest.FixtureRequest
+    uow: UnitOfWork,
 ) -> None:
-    postgres_falls_short(
-        request,
-        uow,
-        "PostgresStore.waiting_page with `after` and SKUs does not write the transaction's "
-        "kept decisions first (it assumes a round's use, see its comment): a shipment "
-        "recorded waiting since, behind `after`, is missing from the page",
-    )
     fill(uow)
     with uow() as store:
         first = store.waiting_page(["KTP"], FIFO, None, 1)
@@ -162,3 +145,23 @@ def test_a_later_page_shows_what_this_transaction_put_in_the_room_after_its_key(
         after = OrderKey(last.shipment.priority, last.entered_at, last.shipment.shipment_id)
         page = store.waiting_page(["KTP"], FIFO, after, 10)
         assert [c.shipment.shipment_id for c in page] == ["S-45", "S-5", "S-2"]
+
+
+def test_a_later_page_leaves_out_what_this_transaction_took_out_of_the_room_after_its_key(
+    uow: UnitOfWork,
+) -> None:
+    fill(uow)
+    with uow() as store:
+        set_up_catalog(store)
+        store.set_free_stock("A", "KTP", 1)
+        *_, s2 = store.waiting_page(["KTP"], FIFO, None, 10)
+        (released,) = decide(store, [s2])
+        store.record(released, NOW)
+        (s3,) = [waiting(s, NOW + timedelta(minutes=m)) for s, m in ROOM if s.shipment_id == "S-3"]
+        store.record(replace(s3, state=WaitState.UNROUTABLE), NOW)
+        s4 = ROOM[1][0]
+        after = OrderKey(s4.priority, NOW, s4.shipment_id)
+        assert [c.shipment.shipment_id for c in store.waiting_page(["KTP"], FIFO, after, 10)] == [
+            "S-5"
+        ]
+        assert store.waiting_page(["KTP2"], FIFO, after, 10) == []

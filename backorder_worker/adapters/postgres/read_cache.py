@@ -7,8 +7,11 @@ answers later reads of the same thing while that answer cannot have changed:
   transaction holds was taken is as good for deciding as a fresh one (``locking`` rule
   2); a new lock may have waited for a location's change, so it drops the view;
 - the listings and the waiting demand of the SKUs this transaction holds locked: their
-  writers lock the SKU too, so nobody else changes them until commit (the transaction's
-  own writes update or drop what is kept);
+  writers lock the SKU too, so nobody else changes them until commit (a cancel locks no
+  SKU: another transaction's may take a shipment out of the room, so a remembered "waited
+  for" can only err towards a round that finds nobody). The transaction's own writes
+  update or drop what is kept: a shipment it puts in the room marks its SKUs waited for,
+  one it takes out drops their demand, to be read again;
 - what the batch read ahead (``ReadAhead``): each SKU's first waiting-room page, until a
   kept decision touches it, and which shipments and supplies Postgres does not know.
 """
@@ -61,6 +64,12 @@ class ReadCache:
     def now_waited_for(self, skus: Iterable[str]) -> None:
         """This transaction made a shipment wait for these SKUs."""
         self._demand.update(dict.fromkeys(skus, True))
+
+    def forget_demand(self, skus: Iterable[str]) -> None:
+        """This transaction took a shipment that needs these SKUs out of the room (released,
+        unroutable, cancelled): whether another one still waits is Postgres's to say."""
+        for sku in skus:
+            self._demand.pop(sku, None)
 
     # -- read ahead ----------------------------------------------------------------------
 

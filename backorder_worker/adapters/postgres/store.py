@@ -36,7 +36,13 @@ from backorder_worker.adapters.postgres.waiting_room import (
 )
 from backorder_worker.adapters.postgres.write_behind import WriteBehind
 from backorder_worker.domain.model import Candidate, Line, Listing, Location, ReleaseOrder
-from backorder_worker.domain.outcomes import Decision, ShipmentUnroutable, Trigger, WaitState
+from backorder_worker.domain.outcomes import (
+    Decision,
+    ShipmentReleased,
+    ShipmentUnroutable,
+    Trigger,
+    WaitState,
+)
 from backorder_worker.service_layer.locking import LockNeeds
 from backorder_worker.service_layer.ports import (
     Claim,
@@ -137,16 +143,26 @@ class PostgresStore(PostgresStock):
     def waiting_page(
         self, skus: Iterable[str] | None, order: ReleaseOrder, after: OrderKey | None, limit: int
     ) -> list[Candidate]:
-        # Kept decisions that touch these SKUs change the room, so a round's first page
-        # writes them first. A later page starts after every shipment the round decided:
-        # what it kept since is behind that key (or a split-off remainder, which the
-        # round's shrinking pool could not complete), so it reads around nothing.
+        # Kept decisions that touch these SKUs change the room, so a first page writes them
+        # first. A later page does only when a kept waiting report puts a shipment in the
+        # room strictly after its key (an intake recorded since, a split-off), or when the
+        # page it read holds a shipment a kept decision writes (released or reported since:
+        # then it reads again). A round pages after every shipment it decided, so its own
+        # releases and re-reports are behind the key: its pages read around them.
         wanted = None if skus is None else set(skus)
         if after is None and (ahead := self._reads.first_page(wanted, order, limit)) is not None:
             return ahead
-        if wanted is None or (after is None and wanted & self._writes.skus):
+        if (
+            wanted is None
+            or (after is None and wanted & self._writes.skus)
+            or (after is not None and self._writes.enters_after(wanted, order, after))
+        ):
             self.flush()
-        return waiting_page(self._conn, wanted, order, after, limit)
+        page = waiting_page(self._conn, wanted, order, after, limit)
+        if any(c.shipment.shipment_id in self._writes.shipment_ids for c in page):
+            self.flush()
+            page = waiting_page(self._conn, wanted, order, after, limit)
+        return page
 
     def waiting_skus(self, skus: Iterable[str]) -> set[str]:
         known, unknown = self._reads.demand(set(skus))
@@ -169,8 +185,13 @@ class PostgresStore(PostgresStock):
         touched = self._writes.keep_decision(decision, now, out)
         self._reads.unknown_shipments -= self._writes.shipment_ids
         self._reads.pages_changed(touched)
-        if isinstance(decision, ShipmentUnroutable) and decision.state is WaitState.WAITING:
+        if isinstance(decision, ShipmentReleased):
+            if decision.backordered_at is not None:  # it waited: it leaves the room
+                self._reads.forget_demand(decision.parent.skus)
+        elif decision.state is WaitState.WAITING:
             self._reads.now_waited_for(decision.shipment.skus)
+        else:
+            self._reads.forget_demand(decision.shipment.skus)
 
     def cancel(
         self,
@@ -187,6 +208,8 @@ class PostgresStore(PostgresStock):
         )
         if out is not None and before is not None and before.state is not ShipmentState.CANCELLED:
             self._writes.keep_output(out)
+        if before is not None and before.state is ShipmentState.WAITING:
+            self._reads.forget_demand(before.shipment.skus)
         return before
 
     def descendants(self, shipment_id: str) -> list[ShipmentRecord]:

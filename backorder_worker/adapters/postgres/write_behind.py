@@ -4,10 +4,10 @@ A batch's decisions, outbox rows and stock changes are kept in memory and go out
 a few statements for all of them, at the next read that could see them, and before
 commit. ``PostgresStore`` decides when a read needs a flush; this class knows what is
 kept: the decisions (and so which shipment rows and which SKUs' waiting room they write,
-and whether any draws stock), the outbox rows, and through ``LockedStock`` the stock
-changes. The order of a flush is fixed: stock first (its positions are written with the
-units the decisions draw next, see ``locked_stock``), then the decisions, then the
-outbox rows.
+where in the room the waiting reports put their shipments, and whether any draws
+stock), the outbox rows, and through ``LockedStock`` the stock changes. The order of a
+flush is fixed: stock first (its positions are written with the units the decisions draw
+next, see ``locked_stock``), then the decisions, then the outbox rows.
 """
 
 from __future__ import annotations
@@ -20,8 +20,16 @@ from backorder_worker.adapters.postgres import outbox
 from backorder_worker.adapters.postgres.decision_rows import rows_written
 from backorder_worker.adapters.postgres.decision_writes import Timed, write_decisions
 from backorder_worker.adapters.postgres.locked_stock import LockedStock
-from backorder_worker.domain.outcomes import Decision, ShipmentReleased
-from backorder_worker.service_layer.ports import OutboxRow
+from backorder_worker.domain.model import (
+    Candidate,
+    FulfillmentType,
+    Origin,
+    ReleaseOrder,
+    Shipment,
+)
+from backorder_worker.domain.outcomes import Decision, ShipmentReleased, WaitState
+from backorder_worker.domain.release import release_order_key
+from backorder_worker.service_layer.ports import OrderKey, OutboxRow
 
 
 class WriteBehind:
@@ -32,6 +40,7 @@ class WriteBehind:
         self.shipment_ids: set[str] = set()  # shipment rows the kept decisions write
         self.skus: set[str] = set()  # SKUs of those shipments (their waiting room)
         self._draws = False  # a kept decision draws stock
+        self._entries: dict[str, list[Candidate]] = {}  # by SKU: kept waiting reports' places
         self.written: list[OutboxRow] = []  # the outbox rows flushed, in write order
 
     def keep_decision(self, decision: Decision, now: datetime, out: outbox.Queued) -> set[str]:
@@ -46,9 +55,22 @@ class WriteBehind:
             self._stock.drawn(decision.draws)
         else:
             touched = set(decision.shipment.skus)
+            if decision.state is WaitState.WAITING:
+                for sku in touched:
+                    self._entries.setdefault(sku, []).append(decision.candidate)
         self.skus |= touched
         self._queued.append(out)
         return touched
+
+    def enters_after(self, skus: set[str], order: ReleaseOrder, after: OrderKey) -> bool:
+        """Whether a kept waiting report puts a shipment with one of these SKUs in the room
+        (or keeps it there) strictly after ``after``, in this order."""
+        cut = release_order_key(order, Candidate(_at(after), after.entered_at, Origin.WAITING))
+        return any(
+            release_order_key(order, candidate) > cut
+            for sku in skus & self._entries.keys()
+            for candidate in self._entries[sku]
+        )
 
     def keep_output(self, out: outbox.Queued) -> None:
         self._queued.append(out)
@@ -60,6 +82,7 @@ class WriteBehind:
         if self._decisions:
             kept, self._decisions = self._decisions, []
             self.shipment_ids, self.skus, self._draws = set(), set(), False
+            self._entries = {}
             write_decisions(self._conn, kept)
             self._stock.decisions_written()
         if self._queued:
@@ -82,3 +105,8 @@ class WriteBehind:
         """Before one shipment is read or written: only if a kept decision writes its row."""
         if shipment_id in self.shipment_ids:
             self.flush()
+
+
+def _at(key: OrderKey) -> Shipment:
+    """A stand-in for the shipment at ``key``: what its release-order key reads of it."""
+    return Shipment(key.shipment_id, "", FulfillmentType.STH, (), priority=key.priority)

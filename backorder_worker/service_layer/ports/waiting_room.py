@@ -33,9 +33,13 @@ class WaitingRoomPort(Protocol):
     ) -> list[Candidate]:
         """Waiting shipments with a line of any of ``skus`` (None: all), in release order
         (R7: ``priority`` desc first when the order is PRIORITY, then entered_at, then
-        shipment id), strictly after ``after``. Reads an index, never the whole room."""
+        shipment id), strictly after ``after``. Reads an index, never the whole room. Like
+        every read, it sees what this transaction recorded and cancelled: a shipment it
+        put in the room is on the page, one it took out is not."""
 
     def waiting_skus(self, skus: Iterable[str]) -> set[str]:
         """Which of these SKUs some waiting shipment needs (one indexed query). For SKUs
         this transaction holds locked the answer is remembered (nobody else can make a
-        shipment wait for them until commit) and kept up to date by ``record``."""
+        shipment wait for them until commit) and follows what this transaction records and
+        cancels: a shipment it puts in the room adds its SKUs; once it takes one out
+        (released, unroutable, cancelled), its SKUs are asked again."""
