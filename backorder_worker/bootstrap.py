@@ -42,13 +42,14 @@ from backorder_worker.adapters.postgres.lease import PostgresLease
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.adapters.redis.client import RedisGuard, make_redis
-from backorder_worker.adapters.redis.lease import FallbackLease, Lease, RedisLease
+from backorder_worker.adapters.redis.lease import FallbackLease, RedisLease
 from backorder_worker.domain.model import FenceMode, PartialRelease, ReleaseOrder, ReleasePolicy
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.observability.progress import LoopProgress, stall_after_s
 from backorder_worker.service_layer.batch import ApplyBatch
 from backorder_worker.service_layer.errors import Retry, TransientError
 from backorder_worker.service_layer.ports import UnitOfWork
+from backorder_worker.service_layer.ports.leases import Lease
 from backorder_worker.settings import KafkaSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -256,17 +257,14 @@ def build_unit_of_work(engine: sa.Engine, settings: Settings) -> UnitOfWork:
 
 
 def build_publisher(settings: Settings, client_id: str) -> KafkaPublisher:
-    """A producer of its own for a command (`publish`, `reevaluate`, the demo)."""
+    """A bare producer of its own, no outbox (`publish`, the demo); a command that
+    publishes what its transactions wrote takes ``build_publishing``."""
     return KafkaPublisher(settings.kafka, client_id=client_id)
 
 
-def build_relay(services: Services, publisher: KafkaPublisher) -> OutboxRelay:
-    """Publishes outbox rows right after their transaction commits (`reevaluate`)."""
-    return OutboxRelay(services.outbox, publisher)
-
-
 def build_reader(settings: Settings, topics: Sequence[str]) -> TopicReader:
-    """Reads ``topics`` from their beginning outside any consumer group (the demo)."""
+    """Reads the whole of ``topics`` from their beginning outside any consumer group (the
+    demo); ``build_topic_reader`` reads chosen partitions from an offset (replay)."""
     return TopicReader(settings.kafka, topics)
 
 

@@ -17,14 +17,12 @@ from datetime import UTC, datetime
 
 import click
 
-from backorder_worker.adapters.kafka.producer import KafkaPublisher
-from backorder_worker.bootstrap import Services, build_publisher, build_relay, build_services
+from backorder_worker.bootstrap import Publishing, Services, build_publishing, build_services
 from backorder_worker.entrypoints.commands import settings_of
 from backorder_worker.entrypoints.jobs.pages import PublishPages, transient_retry
 from backorder_worker.entrypoints.preflight import require_kafka, require_schema
 from backorder_worker.service_layer.reevaluation import PageDone, ReevaluationSummary, reevaluate
 from backorder_worker.service_layer.rounds import PAGE_SIZE
-from backorder_worker.settings import Settings
 
 
 @click.command("reevaluate")
@@ -54,27 +52,26 @@ def command(
     if not dry_run:
         require_kafka(settings.kafka)
     services = build_services(settings)
-    publisher = None
+    publishing = None
     try:
         if not dry_run:
-            publisher = _publisher(settings)
-        relay = None if publisher is None else build_relay(services, publisher)
-        publish = PublishPages(relay)
+            publishing = _publishing(services)
+        publish = PublishPages(None if publishing is None else publishing.relay)
         summary = _walk(services, publish, now, run_id, skus, dry_run, page_size)
         left = publish.flush()
     finally:
-        if publisher is not None:
-            publisher.close()
+        if publishing is not None:
+            publishing.close()
         services.close()
     _report(summary, run_id, dry_run, publish, left, as_json)
     if left:
         ctx.exit(1)
 
 
-def _publisher(settings: Settings) -> KafkaPublisher:
+def _publishing(services: Services) -> Publishing:
     """Kafka must answer before anything changes: outputs are published as pages commit."""
     try:
-        return build_publisher(settings, "backorder-worker-reevaluate")
+        return build_publishing(services, client_id="backorder-worker-reevaluate")
     except Exception as error:  # kafka-python raises several kinds for "no broker"
         raise click.ClickException(f"cannot reach Kafka ({error}); nothing was changed") from error
 

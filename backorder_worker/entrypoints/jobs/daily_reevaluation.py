@@ -26,12 +26,12 @@ from datetime import date, datetime
 
 from backorder_worker.adapters.kafka.relay import OutboxRelay
 from backorder_worker.adapters.postgres.job_runs import JobClaim, PostgresJobRuns
-from backorder_worker.adapters.redis.lease import Lease
 from backorder_worker.domain.model import ReleasePolicy
 from backorder_worker.entrypoints.jobs.leases import give_back, holds
 from backorder_worker.entrypoints.jobs.pages import PublishPages, transient_retry
 from backorder_worker.observability.metrics import Metrics
 from backorder_worker.service_layer.ports import UnitOfWork
+from backorder_worker.service_layer.ports.leases import Lease
 from backorder_worker.service_layer.reevaluation import PageDone, ReevaluationSummary, reevaluate
 from backorder_worker.service_layer.rounds import PAGE_SIZE
 

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from backorder_worker.adapters.postgres.shipment_views import WaitingStats
-from backorder_worker.adapters.redis.lease import Lease
 from backorder_worker.entrypoints.jobs.leases import give_back, holds
 from backorder_worker.observability.metrics import Metrics
+from backorder_worker.service_layer.ports.leases import Lease
 
 JOB = "waiting-room-gauges"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 
-from backorder_worker.adapters.redis.lease import Lease, LeaseUnavailable
+from backorder_worker.service_layer.ports.leases import Lease, LeaseUnavailable
 
 
 def holds(lease: Lease) -> bool:

@@ -11,8 +11,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from backorder_worker.adapters.redis.lease import Lease
 from backorder_worker.entrypoints.jobs.leases import give_back, holds
+from backorder_worker.service_layer.ports.leases import Lease
 
 log = logging.getLogger(__name__)
 JOB = "overdue-flagging"

@@ -27,8 +27,8 @@ from backorder_worker.adapters.postgres.retention import (
     days_before,
     trim_all,
 )
-from backorder_worker.adapters.redis.lease import Lease
 from backorder_worker.entrypoints.jobs.leases import give_back, holds
+from backorder_worker.service_layer.ports.leases import Lease
 from backorder_worker.settings import RetentionSettings
 
 log = logging.getLogger(__name__)
