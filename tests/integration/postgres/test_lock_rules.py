@@ -9,11 +9,11 @@ import threading
 
 import pytest
 
-from backorder_worker.adapters.postgres.locks import BRIEF_WAIT_MS
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.service_layer.locking import LockContended, LockNeeds
 
 WAIT_S = 0.5  # long enough to see a wait that should not happen; none is expected to pass
+BRIEF_WAIT_MS = 250  # how long a later lock call waited before issue 14
 
 
 def _blocks(uow: PostgresUnitOfWork, needs: LockNeeds, while_held: LockNeeds) -> bool:
