@@ -101,3 +101,28 @@ def test_raises_of_stock_at_one_location_do_not_wait_for_each_other(
     raise_ktp2 = LockNeeds(skus=frozenset({"KTP2"}), stocked_locations=frozenset({"C"}))
     assert not _blocks(uow, raise_ktp2, while_held=raise_ktp)
     assert not _blocks(uow, LockNeeds(changed_locations=frozenset({"D"})), while_held=raise_ktp)
+
+
+def test_after_an_empty_first_lock_call_a_later_one_only_tries(uow: PostgresUnitOfWork) -> None:
+    """A batch whose events lock nothing up front (a cancel) has made its first call: the
+    SKUs a handler asks for later are tried, not waited for (it may have written rows)."""
+    outcome: list[BaseException | None] = []
+
+    def later() -> None:
+        with uow() as store:
+            store.lock(LockNeeds())  # the batch's first call, with nothing to lock
+            try:
+                store.lock_skus(["KTP2"])
+                outcome.append(None)
+            except LockContended as refused:
+                outcome.append(refused)
+
+    with uow() as holder:
+        holder.lock_skus(["KTP2"])
+        thread = threading.Thread(target=later)
+        thread.start()
+        thread.join(WAIT_S)
+        refused_while_held = list(outcome)
+    thread.join(10)
+    assert len(refused_while_held) == 1, "the later call waited for the holder"
+    assert isinstance(refused_while_held[0], LockContended)
