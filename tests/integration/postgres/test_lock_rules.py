@@ -1,5 +1,5 @@
 """The lock rules of ``service_layer/locking.py`` on real Postgres: only a transaction's
-first lock call waits as long as it takes; a later one waits briefly, then names what
+first lock call waits as long as it takes; a later one only tries, and names at once what
 another transaction holds; a location's change waits for raises of stock there, and
 raises there share the lock."""
 
@@ -13,7 +13,6 @@ from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.service_layer.locking import LockContended, LockNeeds
 
 WAIT_S = 0.5  # long enough to see a wait that should not happen; none is expected to pass
-BRIEF_WAIT_MS = 250  # how long a later lock call waited before issue 14
 
 
 def _blocks(uow: PostgresUnitOfWork, needs: LockNeeds, while_held: LockNeeds) -> bool:
@@ -36,7 +35,7 @@ def _blocks(uow: PostgresUnitOfWork, needs: LockNeeds, while_held: LockNeeds) ->
     return waited
 
 
-def test_a_later_lock_call_names_the_locks_still_held_elsewhere_after_a_brief_wait(
+def test_a_later_lock_call_names_the_locks_still_held_elsewhere(
     uow: PostgresUnitOfWork,
 ) -> None:
     with uow() as holder:
@@ -50,28 +49,6 @@ def test_a_later_lock_call_names_the_locks_still_held_elsewhere_after_a_brief_wa
     assert refused.value.needs == LockNeeds(
         skus=frozenset({"KTP2"}), stocked_locations=frozenset({"C"})
     )
-
-
-def test_a_later_lock_call_gets_locks_their_holder_releases_within_the_brief_wait(
-    uow: PostgresUnitOfWork,
-) -> None:
-    holder_took = threading.Event()
-    release = threading.Event()
-
-    def holder() -> None:
-        with uow() as store:
-            store.lock_skus(["KTP2"])
-            holder_took.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    assert holder_took.wait(10)
-    with uow() as store:
-        store.lock_skus(["KTP"])
-        threading.Timer(BRIEF_WAIT_MS / 1000 / 5, release.set).start()
-        store.lock_skus(["KTP2"])  # waits for the holder's commit, no LockContended
-    thread.join(10)
 
 
 def test_a_later_lock_call_takes_free_locks_at_once(uow: PostgresUnitOfWork) -> None:
