@@ -5,7 +5,9 @@ short-pick remainders the worker created from it (at any depth: the remainder of
 pick of one of its released children too) go with it when they have not been released:
 each is cancelled and reported (``decide_cancelled_with``). Released shipments are the
 OMS's to stop; the worker has nothing to take back from them. With skipping off, the
-stock the cancelled shipments held passes on in a round in the same transaction.
+stock the cancelled shipments held passes on in a round in the same transaction. The
+cancel holds the SKU locks of the whole family before it writes a row of it, as any
+decider does (``locking`` rule 1), so it never meets a release on a row.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ NOT_RELEASED = {ShipmentState.WAITING, ShipmentState.UNROUTABLE}
 
 def cancel_shipment(cmd: CancelShipment, ctx: Context) -> Outcome:
     store, trigger = ctx.store, ctx.envelope.trigger
+    _lock_the_family(ctx, cmd.shipment_id)
     before = store.cancel(cmd.shipment_id, trigger, ctx.now)
     if before is None:
         return Rejected("unknown-shipment", f"shipment {cmd.shipment_id} is not known")
@@ -43,6 +46,23 @@ def cancel_shipment(cmd: CancelShipment, ctx: Context) -> Outcome:
         note = f"shipment was {before.state.value}; nothing to take back"
         return Applied(decisions, note=note)
     return Applied(decisions)
+
+
+def _lock_the_family(ctx: Context, shipment_id: str) -> None:
+    """Holds the SKU locks of the shipment and of everything created from it before any of
+    their rows is written (``locking`` rule 1: a cancel decides them too), so a release of
+    one of them in another transaction is serialised with the cancel, not met on its row.
+    Read first without locks: a family's SKUs only ever move between its members (a
+    release splits lines, a short pick moves them to a remainder), never join it, so what
+    is read here covers the family when the locks are held. A later lock call: it only
+    tries, and a SKU held elsewhere runs the batch again with it in its first call."""
+    record = ctx.store.shipment(shipment_id)
+    if record is None:
+        return
+    skus = set(record.shipment.skus)
+    for member in ctx.store.descendants(shipment_id):
+        skus |= member.shipment.skus
+    ctx.store.lock_skus(skus)
 
 
 def _candidate(record: ShipmentRecord, ctx: Context) -> Candidate:

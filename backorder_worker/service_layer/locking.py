@@ -11,16 +11,13 @@ The rules every transaction follows (across replicas, `replay` and `reevaluate`)
    have stock at the location after every raise there has committed, and a raise reads
    the location after every change of it has committed; whichever goes second sees the
    other, and its round re-evaluates what the pair can now complete.
-3. **Only the first lock call of a transaction waits for as long as it takes.** It takes
-   all its locks in one statement, in ascending key order, so two first calls cannot wait
-   for each other in a cycle. A later call (a round discovering the other SKUs of a waiting
-   shipment) takes what is free at once and waits only briefly (a fraction of a second,
-   shorter than Postgres's deadlock timeout) for what another transaction holds; if that
-   is not enough, it raises `LockContended` and the caller runs the transaction again
-   with those locks added to its first call. A cycle of waits therefore ends by the brief
-   timeout (Postgres's deadlock detector, run for a first call that has waited its
-   second, may still catch such a cycle in its brief life and abort one transaction: a
-   transient error, retried), and each re-run's first call grows, so re-runs end.
+3. **Only the first lock call of a transaction waits, and it holds no lock yet.** It
+   takes all its locks in one statement, in ascending key order, right after the batch's
+   inbox claims and before any write. Every later call (a round discovering the other SKUs
+   of a waiting shipment, a cancel locking its shipment's SKUs) only *tries*: it takes
+   what is free at once and, if another transaction holds any of the rest, raises
+   `LockContended` without waiting at all; the caller rolls the transaction back and
+   runs it again with those locks added to its first call.
 
 4. **Raising a SKU's stock or supply also holds that SKU's *raise* lock** (shared), from
    the first lock call to commit. Deciders do not take it. It tells a round whether
@@ -31,6 +28,37 @@ The rules every transaction follows (across replicas, `replay` and `reevaluate`)
 Rule 1 with rule 3 is what makes a concurrent pair of stows for two SKUs of one shipment
 safe: each stow's round needs the other's SKU; whichever gets both decides first, and the
 other decides after it has committed, on its stock.
+
+**Why no two transactions can deadlock on these locks.** Every advisory lock (SKU, raise,
+location; shared or exclusive) is one key of one 64-bit key space. A transaction waits
+for a key only inside its first lock call, which holds no advisory lock from before and
+takes its keys in ascending order: while it waits for key k, every key it holds is
+smaller than k. Call that transaction's k its *waited key*. An edge "T waits for U" means
+either U holds k (then k is below U's own waited key, if U waits at all — and U can only
+be waiting in its own first call), or U is queued ahead of T for the same k (Postgres
+grants a lock queue in order). So along any chain of waits the waited keys never
+decrease, and they stay equal only along one key's queue, from later to earlier
+arrivals. A cycle would have to come back to its start with no key increased — one queue
+in which each waits for one ahead of it, which has a first. There is no cycle: the
+deadlock detector never fires for these locks, and a transaction past its first call
+never waits for a lock at all, so it cannot be part of a cycle of them.
+
+The inbox claims before the first call wait only for each other (an id another
+transaction inserted and has not committed), in ascending id order (``claim_all``), and
+a transaction that has claimed never waits for a claim again: claims cannot close a
+cycle either. Rows are written under a lock that guards them: a shipment's row under its
+SKUs' locks (rule 1; a cancel too, ``cancels.py``; a short pick under the SKUs it
+misses, and two short picks of one shipment come from one order's partition), a SKU's
+stock and supplies under its lock, a location under its own. Two writers of one row hold
+a common lock, so the second waits for it in its first call or is refused in a later
+one, before it reaches the row.
+
+**Why re-runs end.** A refused later call names locks the transaction did not hold, so
+each re-run's first call is strictly larger than the one before, and it waits (without
+deadlock, above) for everything it was refused: a batch is re-run at most once per key it
+can come to need, and those are the keys of the SKUs and locations its events and their
+rounds reach. Two batches that refuse each other both run again, each with a larger
+first call, and those wait for each other in key order instead.
 """
 
 from __future__ import annotations
@@ -78,8 +106,9 @@ class LockNeeds:
 
 
 class LockContended(TransientError):
-    """A later lock call could not get locks another transaction holds (rule 3): run the
-    whole transaction again with ``needs`` taken in its first lock call. Transient: a
+    """A later lock call was refused locks another transaction holds (rule 3; it does not
+    wait for them): run the whole transaction again with ``needs`` taken in its first
+    lock call. Transient: a
     caller that does not re-run it at once (the batch does) retries it as any other."""
 
     def __init__(self, needs: LockNeeds) -> None:

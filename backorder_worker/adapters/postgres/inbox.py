@@ -29,16 +29,20 @@ _CLAIM_ALL = (
 
 def claim_all(conn: sa.Connection, claims: Sequence[tuple[str, str, str]]) -> set[str]:
     """Claims every (event_id, event_type, digest) in one statement (the first of a
-    repeated id); returns the ids claimed now, i.e. not seen before."""
+    repeated id); returns the ids claimed now, i.e. not seen before. The ids go in
+    ascending order: two batches claiming some of the same ids at once (replay, a
+    rebalance) wait for each other's uncommitted ids in one order, never in a cycle
+    (``service_layer/locking.py``)."""
     fresh: dict[str, tuple[str, str]] = {}
     for event_id, event_type, digest in claims:
         fresh.setdefault(event_id, (event_type, digest))
     if not fresh:
         return set()
+    ids = sorted(fresh)
     params = {
-        "c_event_id": list(fresh),
-        "c_event_type": [event_type for event_type, _ in fresh.values()],
-        "c_digest": [digest for _, digest in fresh.values()],
+        "c_event_id": ids,
+        "c_event_type": [fresh[event_id][0] for event_id in ids],
+        "c_digest": [fresh[event_id][1] for event_id in ids],
     }
     return set(conn.execute(_CLAIM_ALL, params).scalars())
 

@@ -4,9 +4,16 @@
 A SKU's key and a location's key are 64-bit hashes computed here, each kind with a hash
 of its own so they never collide. ``lock_keys`` takes its keys in ascending order in one
 statement and waits; ``try_lock_keys`` never waits and says which keys it could not
-take; ``wait_briefly`` waits a bounded time. All hold what they took until the
-transaction ends (Postgres cannot release a transaction-scoped advisory lock early, not
-even by rolling back to a savepoint).
+take. Both hold what they took until the transaction ends (Postgres cannot release a
+transaction-scoped advisory lock early, not even by rolling back to a savepoint).
+
+``HeldLocks.take`` is where rule 3 of ``locking.py`` is kept: the transaction's first
+call (even an empty one) is the only one that may wait, and it holds no advisory lock
+yet; every later call only tries, and what it is refused raises ``LockContended`` at
+once. So a waits-for edge between advisory locks starts only at a first call, which
+waits for a key greater than every key it holds; along any chain of waits the keys never
+decrease (equal only within one key's queue, which has a first), and no chain can close
+into a cycle (the argument in full is in ``locking.py``).
 """
 
 from __future__ import annotations
@@ -83,30 +90,6 @@ def unheld_keys(conn: sa.Connection, keys: Iterable[int]) -> set[int]:
     return {int(key) for key in conn.execute(_UNHELD, {"keys": wanted}).scalars()}
 
 
-# How long a later lock call waits for locks held elsewhere before it gives up and has the
-# batch run again: about two ordinary batches. Shorter than Postgres's deadlock_timeout
-# (1 s by default), so a cycle of waits ends by this timeout, never by a deadlock error.
-BRIEF_WAIT_MS = 250
-
-
-def wait_briefly(conn: sa.Connection, keys: Keys, timeout_ms: int = BRIEF_WAIT_MS) -> bool:
-    """Takes these locks, waiting at most ``timeout_ms``; False if the time ran out. After
-    False the transaction is aborted (Postgres raised ``lock_not_available`` in it): the
-    caller must roll it back. A holder that is about to commit is waited for, not raced."""
-    conn.execute(sa.text(f"SET LOCAL lock_timeout = '{int(timeout_ms)}ms'"))
-    try:
-        lock_keys(conn, keys)
-    except sa.exc.OperationalError as error:
-        if getattr(error.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
-            return False
-        raise
-    conn.execute(sa.text("SET LOCAL lock_timeout = DEFAULT"))
-    return True
-
-
-_LOCK_NOT_AVAILABLE = "55P03"
-
-
 def try_lock_keys(conn: sa.Connection, keys: Keys) -> set[int]:
     """Takes what it can of these locks without waiting; returns the keys it could not."""
     if not keys:
@@ -117,16 +100,18 @@ def try_lock_keys(conn: sa.Connection, keys: Keys) -> set[int]:
 
 class HeldLocks:
     """The locks one transaction holds, and ``take``: its first call waits, every later
-    call waits only briefly and raises ``LockContended`` naming what another transaction
-    still holds."""
+    call only tries and raises ``LockContended`` naming what another transaction holds."""
 
     def __init__(self) -> None:
+        self.first_call_made = False  # from then on, only tries (rule 3)
         self.skus: set[str] = set()
         self.raised: set[str] = set()  # SKUs whose raise lock is held (shared)
         self.locations: dict[str, bool] = {}  # location -> held shared (else exclusive)
 
     def take(self, conn: sa.Connection, needs: LockNeeds) -> bool:
-        """Takes what ``needs`` adds to the held locks; says whether it took any."""
+        """Takes what ``needs`` adds to the held locks; says whether it took any. Only the
+        first call, even an empty one, may wait; a later one never does."""
+        first, self.first_call_made = not self.first_call_made, True
         wanted: dict[int, bool] = {}
         names: dict[int, tuple[str, str]] = {}
         for sku in needs.skus - self.skus:
@@ -143,12 +128,12 @@ class HeldLocks:
                 names[key] = ("location", location)
         if not wanted:
             return False
-        if not self.skus and not self.raised and not self.locations:
+        if first:
             lock_keys(conn, wanted)
         elif refused := try_lock_keys(conn, wanted):
-            held_elsewhere = {key: wanted[key] for key in refused}
-            if not wait_briefly(conn, held_elsewhere):
-                raise LockContended(_needs({names[key]: wanted[key] for key in refused}))
+            # No wait, not even a brief one: the caller rolls back (freeing what this
+            # call did take) and runs again with these in its first call.
+            raise LockContended(_needs({names[key]: wanted[key] for key in refused}))
         for key, (kind, name) in names.items():
             if kind == "sku":
                 self.skus.add(name)

@@ -15,10 +15,10 @@ from backorder_worker.service_layer.locking import LockNeeds
 class LockPort(Protocol):
     def lock(self, needs: LockNeeds) -> None:
         """Takes these locks until commit (``service_layer/locking.py`` has the rules).
-        The transaction's first call waits for them, all in one global order; a later
-        call waits only briefly: if another transaction still holds one, it raises
-        ``LockContended`` naming them, and the caller re-runs the transaction with them in
-        its first call.
+        The transaction's first call (even an empty one) waits for them, all in one
+        global order; a later call never waits: if another transaction holds one, it
+        raises ``LockContended`` naming them, and the caller re-runs the transaction with
+        them in its first call.
         Re-taking a held lock is a no-op."""
 
     def lock_skus(self, skus: Iterable[str]) -> None:

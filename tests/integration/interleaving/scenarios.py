@@ -175,8 +175,9 @@ def replay_and_two_workers() -> Scenario:
 
 def crossed_locks() -> Scenario:
     """S-1 needs KTP 5 + KTP2 5; C, inactive, holds 5 of each (so neither round passes S-1
-    over on totals): each stow holds its SKU and then asks for the other's, and in many
-    orders the two deadlock. Postgres aborts one, which retries and releases S-1."""
+    over on totals): each stow holds its SKU and then asks for the other's. Before issue 14
+    a later lock call waited briefly and many orders deadlocked; now it only tries, so one
+    stow's batch is refused, re-runs with both SKUs in its first call, and releases S-1."""
     return _scenario(
         "crossed locks",
         [

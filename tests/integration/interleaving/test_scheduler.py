@@ -27,13 +27,3 @@ def test_a_batch_waiting_for_anothers_uncommitted_claim_lets_the_other_go_on(lab
     assert actors[:4] == ["worker", "worker", "replay", "replay"], outcome.trace
     worker_steps = actors[4:].count("worker")
     assert actors[4 : 4 + worker_steps] == ["worker"] * worker_steps, outcome.trace
-
-
-def test_a_deadlock_is_broken_by_postgres_and_the_victims_retry_is_stepped_too(lab: Lab) -> None:
-    scenario = scenarios.crossed_locks()
-    retried = 0
-    for seed in range(12):
-        outcome = explore.run_seed(lab, scenario, seed)
-        assert not outcome.problems, outcome.report(scenario, f"seed {seed}")
-        retried += any("deadlock detected" in line for line in outcome.trace)
-    assert retried, "no schedule of twelve deadlocked: the scenario no longer crosses locks"

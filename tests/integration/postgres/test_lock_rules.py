@@ -1,5 +1,5 @@
 """The lock rules of ``service_layer/locking.py`` on real Postgres: only a transaction's
-first lock call waits as long as it takes; a later one waits briefly, then names what
+first lock call waits as long as it takes; a later one only tries, and names at once what
 another transaction holds; a location's change waits for raises of stock there, and
 raises there share the lock."""
 
@@ -9,7 +9,6 @@ import threading
 
 import pytest
 
-from backorder_worker.adapters.postgres.locks import BRIEF_WAIT_MS
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.service_layer.locking import LockContended, LockNeeds
 
@@ -36,7 +35,7 @@ def _blocks(uow: PostgresUnitOfWork, needs: LockNeeds, while_held: LockNeeds) ->
     return waited
 
 
-def test_a_later_lock_call_names_the_locks_still_held_elsewhere_after_a_brief_wait(
+def test_a_later_lock_call_names_the_locks_still_held_elsewhere(
     uow: PostgresUnitOfWork,
 ) -> None:
     with uow() as holder:
@@ -50,28 +49,6 @@ def test_a_later_lock_call_names_the_locks_still_held_elsewhere_after_a_brief_wa
     assert refused.value.needs == LockNeeds(
         skus=frozenset({"KTP2"}), stocked_locations=frozenset({"C"})
     )
-
-
-def test_a_later_lock_call_gets_locks_their_holder_releases_within_the_brief_wait(
-    uow: PostgresUnitOfWork,
-) -> None:
-    holder_took = threading.Event()
-    release = threading.Event()
-
-    def holder() -> None:
-        with uow() as store:
-            store.lock_skus(["KTP2"])
-            holder_took.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    assert holder_took.wait(10)
-    with uow() as store:
-        store.lock_skus(["KTP"])
-        threading.Timer(BRIEF_WAIT_MS / 1000 / 5, release.set).start()
-        store.lock_skus(["KTP2"])  # waits for the holder's commit, no LockContended
-    thread.join(10)
 
 
 def test_a_later_lock_call_takes_free_locks_at_once(uow: PostgresUnitOfWork) -> None:
@@ -101,3 +78,28 @@ def test_raises_of_stock_at_one_location_do_not_wait_for_each_other(
     raise_ktp2 = LockNeeds(skus=frozenset({"KTP2"}), stocked_locations=frozenset({"C"}))
     assert not _blocks(uow, raise_ktp2, while_held=raise_ktp)
     assert not _blocks(uow, LockNeeds(changed_locations=frozenset({"D"})), while_held=raise_ktp)
+
+
+def test_after_an_empty_first_lock_call_a_later_one_only_tries(uow: PostgresUnitOfWork) -> None:
+    """A batch whose events lock nothing up front (a cancel) has made its first call: the
+    SKUs a handler asks for later are tried, not waited for (it may have written rows)."""
+    outcome: list[BaseException | None] = []
+
+    def later() -> None:
+        with uow() as store:
+            store.lock(LockNeeds())  # the batch's first call, with nothing to lock
+            try:
+                store.lock_skus(["KTP2"])
+                outcome.append(None)
+            except LockContended as refused:
+                outcome.append(refused)
+
+    with uow() as holder:
+        holder.lock_skus(["KTP2"])
+        thread = threading.Thread(target=later)
+        thread.start()
+        thread.join(WAIT_S)
+        refused_while_held = list(outcome)
+    thread.join(10)
+    assert len(refused_while_held) == 1, "the later call waited for the holder"
+    assert isinstance(refused_while_held[0], LockContended)

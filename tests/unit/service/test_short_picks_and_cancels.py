@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from backorder_worker.domain.fences import Fence
-from backorder_worker.domain.outcomes import ShipmentReleased, ShipmentUnroutable, WaitState
+from backorder_worker.domain.outcomes import (
+    ShipmentReleased,
+    ShipmentUnroutable,
+    Trigger,
+    WaitState,
+)
 from backorder_worker.service_layer import commands as c
-from backorder_worker.service_layer.ports import ShipmentState
+from backorder_worker.service_layer.ports import ShipmentRecord, ShipmentState
 from backorder_worker.service_layer.results import Applied, Rejected
+from tests.fakes import FakeStore, FakeUnitOfWork
 from tests.support.driver import Driver, order
 
 
@@ -162,3 +170,33 @@ def test_a_cancel_leaves_released_children_and_unrelated_shipments_alone() -> No
         "S-1-B": ShipmentState.CANCELLED,
         "S-10": ShipmentState.WAITING,
     }
+
+
+def test_a_cancel_holds_the_sku_locks_of_the_shipment_and_its_remainders_before_writing() -> None:
+    """A cancel decides the shipment and its remainders (``locking`` rule 1): it holds all
+    their SKUs before writing a row, even a SKU a short pick moved out of the shipment."""
+    locked_at_cancel: dict[str, set[str]] = {}
+
+    class WatchedStore(FakeStore):
+        def cancel(
+            self,
+            shipment_id: str,
+            trigger: Trigger,
+            now: datetime,
+            report: ShipmentUnroutable | None = None,
+        ) -> ShipmentRecord | None:
+            locked_at_cancel[shipment_id] = set(self.locked)
+            return super().cancel(shipment_id, trigger, now, report)
+
+    world = Driver(FakeUnitOfWork(WatchedStore))
+    world.seed_catalog()
+    world.apply(c.StowStock("A", "KTP", 4))
+    world.apply(c.StowStock("A", "KTP2", 1))
+    world.apply(order("S-1", ("KTP", 4), ("KTP2", 1)))  # released at A, no stock left
+    world.apply(short("S-1", "A", "S-1-1", "KTP", 4))  # S-1 keeps KTP2 only
+    assert world.uow.state.shipments["S-1-SP1"].state is ShipmentState.WAITING
+
+    world.apply(c.CancelShipment("S-1", "O-S-1"))
+
+    assert world.uow.state.shipments["S-1-SP1"].state is ShipmentState.CANCELLED
+    assert locked_at_cancel == {"S-1": {"KTP", "KTP2"}, "S-1-SP1": {"KTP", "KTP2"}}
