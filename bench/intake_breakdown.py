@@ -27,10 +27,13 @@ import sqlalchemy as sa
 
 from backorder_worker.adapters.event_codec import decision_encoder
 from backorder_worker.adapters.kafka.records import SourceRecord
+from backorder_worker.adapters.postgres import history
+from backorder_worker.adapters.postgres import outbox as outbox_module
 from backorder_worker.adapters.postgres.engine import make_engine
 from backorder_worker.adapters.postgres.migrate import migrate
 from backorder_worker.adapters.postgres.outbox import PostgresOutbox
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
+from backorder_worker.adapters.postgres.write_behind import WriteBehind
 from backorder_worker.bootstrap import utc_now
 from backorder_worker.domain.model import ReleasePolicy
 from backorder_worker.domain.release import ReleaseRound
@@ -70,7 +73,7 @@ def kind_of(statement: str) -> str:
     """A statement's kind for the table: its verb and its first table."""
     words = statement.replace("\n", " ").split()
     verb = words[0].upper() if words else "?"
-    for marker in ("FROM", "INTO", "UPDATE"):
+    for marker in ("INTO", "UPDATE", "FROM"):
         if marker in words[1:]:
             return f"{verb} {words[words.index(marker) + 1].strip('(')}"
     if "advisory" in statement:
@@ -143,6 +146,10 @@ def instrument(engine: sa.Engine, clock: Clock) -> dict[str, Any]:
     batch_module.handle = in_handler  # type: ignore[assignment]
     ReleaseRound.decide = clock.wrap("core: decide", ReleaseRound.decide)  # type: ignore[method-assign]
     rounds.pool_for = clock.wrap("core: pool_for", rounds.pool_for)
+    WriteBehind.flush = clock.wrap("flush", WriteBehind.flush)  # type: ignore[method-assign]
+    history.copy_rows = clock.wrap("copy: history", history.copy_rows)
+    outbox_module.copy_rows = clock.wrap("copy: outbox", outbox_module.copy_rows)
+    BatchProcessor._observe = clock.wrap("metrics", BatchProcessor._observe)  # type: ignore[method-assign]
     return stages
 
 
@@ -160,6 +167,10 @@ def report(clock: Clock, counts: Counter[str], events: int, wall: float) -> None
     rest = us.get("handler", 0) - core - us.get("encode", 0) - handler_sql
     print(f"    of it the rest       {rest:7.1f}")
     print(f"  batch statements       {batch_sql:7.1f} (claim, locks, read-ahead, flush)")
+    print(f"  flush, all of it       {us.get('flush', 0):7.1f} (its statements, COPY, rows built)")
+    print(f"    of it COPY history   {us.get('copy: history', 0):7.1f}")
+    print(f"    of it COPY outbox    {us.get('copy: outbox', 0):7.1f}")
+    print(f"  metrics                {us.get('metrics', 0):7.1f}")
     print(f"  commit                 {us.get('commit', 0):7.1f}")
     outside = us.get("batch", 0) - us.get("handler", 0) - batch_sql - us.get("commit", 0)
     print(f"  batch, the rest        {outside:7.1f} (decode, batch Python, metrics)")
