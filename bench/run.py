@@ -4,6 +4,7 @@
     python -m bench.run             # 1,000,000 waiting (the full run: tens of minutes)
     python -m bench.run --quick --at HEAD   # the committed worker, not the working tree
     python -m bench.run --idle-only --waiting 10000   # the idle latency alone
+    python -m bench.run --intake-only --quick --profile   # the intake alone, profiled
 
 In order, in one run and on one database: the waiting room (``generate``); the commit
 ceiling; the naive baseline (``naive``); one worker on the sustained mix, then the idle
@@ -13,7 +14,8 @@ latency (one release at a time), the paced latency at half the rate that worker 
 and with 4 workers; the intake (``shipment.created`` only, a fresh worker); the commit
 ceiling again (the better of the two counts, the machine being shared). It
 ends with one ``bench:`` line and writes ``bench/results/bench-<size>-<time>.json`` and
-``.png``. ``--profile`` also records the first worker with py-spy during its sustained phase.
+``.png``. ``--profile`` also records the first worker with py-spy during its sustained phase (and
+the intake worker during the intake).
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--intake-events", type=int, help="shipment.created of the intake phase")
     parser.add_argument(
         "--idle-only", action="store_true", help="the room, then only the idle-latency phase"
+    )
+    parser.add_argument(
+        "--intake-only",
+        action="store_true",
+        help="the room, a commit ceiling, then only the intake phase (--profile: py-spy on it)",
     )
     parser.add_argument("--naive-events", type=int, default=2)
     parser.add_argument("--commit-seconds", type=float, default=5.0)

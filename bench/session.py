@@ -136,13 +136,19 @@ def sustained_with(
 
 
 def intake(stack: BenchStack, spec: RoomSpec, args: argparse.Namespace) -> dict[str, Any]:
-    """``shipment.created`` only, in one burst, to one worker: shipments applied per second."""
+    """``shipment.created`` only, in one burst, to one worker: shipments applied per second.
+    With ``--profile``, py-spy records the worker through the phase (``profile`` in it)."""
     workers = stack.start_workers(1)
+    spy = PySpy(workers[0].pid, stack.logs / "profile-intake.txt", 3600) if args.profile else None
     try:
         events = intake_mix(spec, args.intake_events, stack.topics, "i1", args.seed + 7)
-        return phases.sustained(stack, workers, events, args.phase_timeout)
+        phase = phases.sustained(stack, workers, events, args.phase_timeout)
     finally:
+        raw = spy.stop() if spy is not None else None
         stack.stop_workers()
+    if raw is not None:
+        phase["profile"] = {"file": str(raw), **top_functions(raw)}
+    return phase
 
 
 def idle_only(
@@ -174,6 +180,10 @@ def run(args: argparse.Namespace, spec: RoomSpec, results: dict[str, Any]) -> No
         ceiling = [
             measured(results, "commit ceiling", lambda: commit_ceiling(url, args.commit_seconds))
         ]
+        if args.intake_only:
+            results["intake"] = measured(results, "intake", lambda: intake(stack, spec, args))
+            results["commit_ceiling"] = {**(ceiling[0] or {}), "runs": [c for c in ceiling if c]}
+            return
         sample = stock_sample(spec, args.naive_events, args.seed + 99)
         results["naive"] = measured(results, "naive", lambda: measure_naive(url, sample, log))
         measured(results, "first worker", lambda: first_worker(stack, spec, args, results))

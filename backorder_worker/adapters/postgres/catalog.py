@@ -25,7 +25,11 @@ def listings_of(conn: sa.Connection, skus: Iterable[str]) -> dict[tuple[str, str
     wanted = set(skus)
     if not wanted:
         return {}
-    rows = conn.execute(sa.select(listings).where(listings.c.sku == sa.any_(text_array(wanted))))
+    # ``IN (SELECT unnest(…))``, not ``= ANY(…)``: a batch asks for hundreds of SKUs, for
+    # which Postgres plans ``= ANY`` as a sequential scan of the whole assortment; the join
+    # keeps to the primary key (7.5 → 1.5 ms for 600 of 100,000 SKUs). Same rows.
+    asked = sa.select(sa.func.unnest(text_array(wanted)))
+    rows = conn.execute(sa.select(listings).where(listings.c.sku.in_(asked)))
     found = (listing_from_row(row) for row in rows.mappings())
     return {(listing.sku, listing.location_id): listing for listing in found}
 

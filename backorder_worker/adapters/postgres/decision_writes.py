@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -76,6 +77,47 @@ _RELEASE_WAITING = (
     .returning(shipments.c.shipment_id)
 )
 
+# Every report of a flush in one upsert over arrays: one statement text, parsed and
+# planned once, whatever the number of rows (a multi-row VALUES list was compiled, split by
+# the driver and planned anew per flush: most of an intake's write time). A report only
+# overwrites a WAITING or UNROUTABLE row; the rows it left alone are missing from what it
+# returns. ``unroutable_values`` gives exactly these columns.
+_REPORT_COLUMNS: dict[str, sa.types.TypeEngine[Any]] = {
+    "shipment_id": sa.Text(),
+    "order_id": sa.Text(),
+    "fulfillment_type": sa.Text(),
+    "pickup_location_id": sa.Text(),
+    "priority": sa.Integer(),
+    "split_allowed": sa.Boolean(),
+    "backorder_days": sa.Integer(),
+    "lines": sa.Text(),  # JSON text, cast to JSONB
+    "state": sa.Text(),
+    "entered_at": _TZ,
+    "backordered_at": _TZ,
+    "expected_release_by": _TZ,
+    "overdue": sa.Boolean(),
+    "reasons": sa.Text(),  # JSON text, cast to JSONB
+    "updated_at": _TZ,
+}
+_JSON_COLUMNS = ("lines", "reasons")
+_REPORTED = unnested("reported", **{f"u_{name}": kind for name, kind in _REPORT_COLUMNS.items()})
+_INSERT_REPORTS = insert(shipments).from_select(
+    list(_REPORT_COLUMNS),
+    sa.select(
+        *(
+            sa.cast(_REPORTED.c[f"u_{name}"], JSONB)
+            if name in _JSON_COLUMNS
+            else _REPORTED.c[f"u_{name}"]
+            for name in _REPORT_COLUMNS
+        )
+    ),
+)
+_UPSERT_REPORTS = _INSERT_REPORTS.on_conflict_do_update(
+    index_elements=[shipments.c.shipment_id],
+    set_={name: _INSERT_REPORTS.excluded[name] for name in list(_REPORT_COLUMNS)[1:]},
+    where=sa.or_(*(shipments.c.state == state for state in _MAY_WAIT)),
+).returning(shipments.c.shipment_id)
+
 
 def write_decisions(conn: sa.Connection, decisions: Sequence[Timed]) -> None:
     released = [(d, now) for d, now in decisions if isinstance(d, ShipmentReleased)]
@@ -130,14 +172,15 @@ def _write_reports(conn: sa.Connection, reports: list[tuple[ShipmentUnroutable, 
     # one row per shipment per statement: the latest report wins
     latest = {d.shipment.shipment_id: (d, now) for d, now in reports}
     rows = [unroutable_values(d, now) for d, now in latest.values()]
-    statement = insert(shipments)
-    upsert = statement.on_conflict_do_update(
-        index_elements=[shipments.c.shipment_id],
-        set_={name: statement.excluded[name] for name in rows[0] if name != "shipment_id"},
-        # (not IN: an expanding list cannot go into an executemany)
-        where=sa.or_(*(shipments.c.state == state for state in _MAY_WAIT)),
-    ).returning(shipments.c.shipment_id)
-    written = conn.execute(upsert, rows).all()
+    if set(rows[0]) != set(_REPORT_COLUMNS):
+        raise AssertionError(f"report columns {sorted(rows[0])} are not the upsert's")
+    params = {
+        f"u_{name}": [json.dumps(row[name]) for row in rows]
+        if name in _JSON_COLUMNS
+        else [row[name] for row in rows]
+        for name in _REPORT_COLUMNS
+    }
+    written = conn.execute(_UPSERT_REPORTS, params).all()
     if len(written) != len(rows):
         missing = set(latest) - {row.shipment_id for row in written}
         raise ConcurrentRelease(", ".join(sorted(missing)))

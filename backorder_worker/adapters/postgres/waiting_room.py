@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 
-from backorder_worker.adapters.postgres.rows import candidate_from_row, text_array
+from backorder_worker.adapters.postgres.rows import candidate_from_row, text_array, unnested
 from backorder_worker.adapters.postgres.tables import shipments, waiting_skus
 from backorder_worker.domain.model import Candidate, ReleaseOrder, Shipment
 from backorder_worker.service_layer.ports import OrderKey
@@ -90,29 +90,45 @@ class _Range:
         return [c.priority.desc(), c.entered_at, c.shipment_id]
 
 
+# Entries in one upsert over arrays: one statement text and plan for any number of rows.
+_ENTERED = unnested(
+    "entered",
+    e_shipment_id=sa.Text(),
+    e_sku=sa.Text(),
+    e_priority=sa.Integer(),
+    e_entered_at=sa.DateTime(timezone=True),
+)
+_INSERT_ENTRIES = insert(waiting_skus).from_select(
+    ["shipment_id", "sku", "priority", "entered_at"], sa.select(_ENTERED)
+)
+_ENTER = _INSERT_ENTRIES.on_conflict_do_update(
+    index_elements=[waiting_skus.c.shipment_id, waiting_skus.c.sku],
+    set_={
+        "priority": _INSERT_ENTRIES.excluded.priority,
+        "entered_at": _INSERT_ENTRIES.excluded.entered_at,
+    },
+    # no dead row versions when a re-evaluated shipment is re-indexed unchanged
+    where=sa.tuple_(waiting_skus.c.priority, waiting_skus.c.entered_at).is_distinct_from(
+        sa.tuple_(_INSERT_ENTRIES.excluded.priority, _INSERT_ENTRIES.excluded.entered_at)
+    ),
+)
+
+
 def enter_waiting_room(conn: sa.Connection, entries: Sequence[tuple[Shipment, datetime]]) -> None:
-    """Indexes each (shipment, entered_at) under every SKU it needs, in one statement."""
-    rows = [
-        {"shipment_id": s.shipment_id, "sku": sku, "priority": s.priority, "entered_at": at}
-        for s, at in entries
-        for sku in sorted(s.skus)
-    ]
+    """Indexes each (shipment, entered_at) under every SKU it needs, in one statement. A
+    shipment given twice is indexed as the later entry says (one statement cannot upsert
+    a row twice)."""
+    rows = {(s.shipment_id, sku): (s.priority, at) for s, at in entries for sku in sorted(s.skus)}
     if not rows:
         return
-    statement = insert(waiting_skus)
     conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=[waiting_skus.c.shipment_id, waiting_skus.c.sku],
-            set_={
-                "priority": statement.excluded.priority,
-                "entered_at": statement.excluded.entered_at,
-            },
-            # no dead row versions when a re-evaluated shipment is re-indexed unchanged
-            where=sa.tuple_(waiting_skus.c.priority, waiting_skus.c.entered_at).is_distinct_from(
-                sa.tuple_(statement.excluded.priority, statement.excluded.entered_at)
-            ),
-        ),
-        rows,
+        _ENTER,
+        {
+            "e_shipment_id": [shipment_id for shipment_id, _ in rows],
+            "e_sku": [sku for _, sku in rows],
+            "e_priority": [priority for priority, _ in rows.values()],
+            "e_entered_at": [at for _, at in rows.values()],
+        },
     )
 
 

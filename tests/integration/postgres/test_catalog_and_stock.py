@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from backorder_worker.adapters.postgres.catalog import listings_of
 from backorder_worker.adapters.postgres.draws import apply_draws
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.domain.inventory import Draw
@@ -103,3 +104,29 @@ def test_skus_at_a_location_are_those_with_free_stock_or_free_supply_there(
 
         assert store.skus_at("A") == {"KTP", "KTP2"}
         assert store.skus_at("Z") == set()
+
+
+def test_the_listings_of_a_batchs_many_skus_are_those_asked_for_and_no_others(
+    uow: PostgresUnitOfWork, engine: sa.Engine
+) -> None:
+    with uow() as store:
+        for i in range(400):
+            store.save_listing(Listing(f"K{i:03d}", OutOfStockBehaviour.BACKORDER))
+            if i % 7 == 0:
+                store.save_listing(Listing(f"K{i:03d}", OutOfStockBehaviour.NONE, location_id="B"))
+    asked = [f"K{i:03d}" for i in range(0, 400, 2)] + ["K000", "NOPE"]
+
+    with engine.connect() as conn:
+        found = listings_of(conn, asked)
+
+    assert found == {
+        **{
+            (f"K{i:03d}", None): Listing(f"K{i:03d}", OutOfStockBehaviour.BACKORDER)
+            for i in range(0, 400, 2)
+        },
+        **{
+            (f"K{i:03d}", "B"): Listing(f"K{i:03d}", OutOfStockBehaviour.NONE, location_id="B")
+            for i in range(0, 400, 2)
+            if i % 7 == 0
+        },
+    }
