@@ -41,6 +41,10 @@ def relaunch_at(rev: str, argv: Sequence[str], results_dir: Path) -> NoReturn:
     if archive.wait() != 0:
         raise SystemExit(f"git archive {sha} failed")
     shutil.copytree(BENCH, root / "bench", ignore=shutil.ignore_patterns("results", "__pycache__"))
+    # The harness's one test helper (``decide_round`` for the naive baseline) comes with it.
+    (root / "tests").mkdir()
+    for name in ("__init__.py", "rounds.py"):
+        shutil.copy2(BENCH.parent / "tests" / name, root / "tests" / name)
     rest = _without_at(list(argv))
     command = [sys.executable, "-m", "bench.run", *rest, "--measured-at", sha]
     command += ["--results-dir", str(results_dir.resolve())]
