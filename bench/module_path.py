@@ -3,7 +3,10 @@ outbox row that releases a waiting shipment (docs/architecture.md): the real edg
 use case and Postgres adapter, traced with ``sys.setprofile``; the consume and publish
 ends are listed in the document from the code.
 
-    python -m bench.module_path postgresql+psycopg://postgres@127.0.0.1:5432/DB
+    python -m bench.module_path postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
+The URL names a server; the run makes a scratch database of its own there
+(``backorder_module_path``) and drops it at the end, so it never touches the named one.
 """
 
 from __future__ import annotations
@@ -36,11 +39,23 @@ SETUP = [
 STOW = ("stock.stowed", {"location_id": "A", "sku": "KTP", "quantity": 1})
 
 
-def main(database_url: str) -> None:
-    engine = sa.create_engine(database_url)
-    with engine.begin() as connection:
-        connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
+SCRATCH = "backorder_module_path"
+
+
+def main(server_url: str) -> None:
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"DROP DATABASE IF EXISTS {SCRATCH}"))
+        connection.execute(sa.text(f"CREATE DATABASE {SCRATCH}"))
+    try:
+        trace(sa.make_url(server_url).set(database=SCRATCH).render_as_string(False))
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {SCRATCH} WITH (FORCE)"))
+        admin.dispose()
+
+
+def trace(database_url: str) -> None:
     migrate(database_url)
     settings = load_settings(env={"BACKORDER_DATABASE__URL": database_url})
     services = build_services(settings)

@@ -81,7 +81,8 @@ def database_failure(error: BaseException) -> DatabaseFailure | None:
         error = error.__cause__
     if not isinstance(error, exc.DBAPIError):
         return None
-    reason = str(error.orig if error.orig is not None else error)
+    cause = error.orig if error.orig is not None else error
+    reason = str(cause).strip() or type(cause).__name__  # some drivers' errors say nothing
     if getattr(error.orig, "sqlstate", None) == _UNDEFINED_TABLE:
         return DatabaseFailure(DatabaseTrouble.NO_SCHEMA, reason)
     if isinstance(error, exc.OperationalError):
