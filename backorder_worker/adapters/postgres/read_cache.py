@@ -7,9 +7,9 @@ answers later reads of the same thing while that answer cannot have changed:
   transaction holds was taken is as good for deciding as a fresh one (``locking`` rule
   2); a new lock may have waited for a location's change, so it drops the view;
 - the listings and the waiting demand of the SKUs this transaction holds locked: their
-  writers lock the SKU too, so nobody else changes them until commit (a cancel locks no
-  SKU: another transaction's may take a shipment out of the room, so a remembered "waited
-  for" can only err towards a round that finds nobody). The transaction's own writes
+  writers lock the SKU too, so nobody else changes them until commit (a cancel as well:
+  it locks the SKUs of the shipment and its remainders before writing, ``cancels.py``;
+  a short pick locks the SKUs it moves). The transaction's own writes
   update or drop what is kept: a shipment it puts in the room marks its SKUs waited for,
   one it takes out drops their demand, to be read again;
 - what the batch read ahead (``ReadAhead``): each SKU's first waiting-room page, until a
