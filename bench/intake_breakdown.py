@@ -1,5 +1,6 @@
-"""Where the intake's time goes, in one process: ``shipment.created`` through the worker's
-own batch path (``BatchProcessor`` → ``ApplyBatch`` → ``PostgresUnitOfWork``), timed by stage.
+"""Where the intake's time goes, in one process: ``shipment.created`` (or, with ``--mix
+sustained``, the sustained phase's mix) through the worker's own batch path
+(``BatchProcessor`` → ``ApplyBatch`` → ``PostgresUnitOfWork``), timed by stage.
 
 No broker: the records are the bench's intake events (``events.intake_mix``) wrapped as
 consumed records, in batches of ``--batch`` (the worker's ``max_poll_records``), on a room
@@ -11,6 +12,11 @@ issued it), the commit, the output events' encoding, and the core (``ReleaseRoun
 ``pool_for``). What is left of a handler is the service layer's and the store's Python.
 
     python -m bench.intake_breakdown --database-url URL --waiting 100000 --events 4000
+    python -m bench.intake_breakdown --database-url URL --mix sustained --events 20000
+    python -m bench.intake_breakdown --database-url URL --mix probes --events 200 --batch 1
+
+``probes``: the idle-latency phase's events (a stow releasing one shipment of its own
+SKU), one a batch by default: the worker's share of ``p50_idle_ms``, without the broker.
 
 The database is migrated and truncated (``load_room``): give it one of its own.
 """
@@ -45,9 +51,9 @@ from backorder_worker.service_layer import rounds
 from backorder_worker.service_layer.batch import ApplyBatch
 from backorder_worker.settings import TopicsSettings
 from backorder_worker.wire import decode_event
-from bench.events import intake_mix
-from bench.generate import load_room
-from bench.room import RoomSpec
+from bench.events import Prepared, event_mix, intake_mix, stow
+from bench.generate import load_probes, load_room
+from bench.room import RoomSpec, location_name
 
 
 class Clock:
@@ -87,12 +93,13 @@ def main() -> None:
     parser.add_argument("--waiting", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=4_000)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--mix", choices=("intake", "sustained", "probes"), default="intake")
     args = parser.parse_args()
     spec = RoomSpec(waiting=args.waiting, skus=args.waiting // 10, stock_skus=args.waiting)
     migrate(args.database_url)
     load_room(args.database_url, spec)
     topics = TopicsSettings()
-    events = intake_mix(spec, args.events, topics, f"b{int(time.time())}", spec.seed + 7)
+    events = _events(args.mix, args.database_url, spec, args.events, topics)
     records = [SourceRecord(e.topic, i % 4, i, e.key, e.value, (), 0) for i, e in enumerate(events)]
     clock = Clock()
     engine = make_engine(args.database_url)
@@ -114,6 +121,19 @@ def main() -> None:
         clock.wrap("deliver", outbox.deliver)(result.outbox_rows, lambda r: [x.id for x in r])
     wall = time.perf_counter() - started - clock.seconds["decode"]
     report(clock, stages["counts"], len(records), wall)
+
+
+def _events(
+    mix: str, url: str, spec: RoomSpec, count: int, topics: TopicsSettings
+) -> list[Prepared]:
+    run = f"b{int(time.time())}"
+    if mix == "probes":
+        skus = load_probes(url, spec, run, count)
+        return [
+            stow(sku, 1, location_name(i % spec.locations), topics, f"{run}-{i}")
+            for i, sku in enumerate(skus)
+        ]
+    return (intake_mix if mix == "intake" else event_mix)(spec, count, topics, run, spec.seed + 7)
 
 
 def instrument(engine: sa.Engine, clock: Clock) -> dict[str, Any]:
@@ -158,7 +178,7 @@ def report(clock: Clock, counts: Counter[str], events: int, wall: float) -> None
     handler_sql = sum(v for k, v in us.items() if k.startswith("sql handler"))
     core = us.get("core: decide", 0) + us.get("core: pool_for", 0)
     batch_sql = sum(v for k, v in us.items() if k.startswith("sql batch"))
-    print(f"{events} shipment.created, {wall:.2f} s in batches: {events / wall:,.0f} events/s")
+    print(f"{events} events, {wall:.2f} s in batches: {events / wall:,.0f} events/s")
     print(f"  decode + validate      {us.get('decode', 0):7.1f} µs/event")
     print(f"  handler (all)          {us.get('handler', 0):7.1f}")
     print(f"    of it core           {core:7.1f}")
