@@ -33,7 +33,12 @@ from backorder_worker.adapters.postgres.decision_rows import (
 )
 from backorder_worker.adapters.postgres.draws import apply_draws
 from backorder_worker.adapters.postgres.history import write_history
-from backorder_worker.adapters.postgres.rows import shipment_values, unnested
+from backorder_worker.adapters.postgres.rows import (
+    json_rows,
+    recordset,
+    shipment_values,
+    unnested,
+)
 from backorder_worker.adapters.postgres.tables import shipments
 from backorder_worker.adapters.postgres.waiting_room import enter_waiting_room, leave_waiting_room
 from backorder_worker.domain.inventory import Draw
@@ -77,11 +82,13 @@ _RELEASE_WAITING = (
     .returning(shipments.c.shipment_id)
 )
 
-# Every report of a flush in one upsert over arrays: one statement text, parsed and
-# planned once, whatever the number of rows (a multi-row VALUES list was compiled, split by
-# the driver and planned anew per flush: most of an intake's write time). A report only
-# overwrites a WAITING or UNROUTABLE row; the rows it left alone are missing from what it
-# returns. ``unroutable_values`` gives exactly these columns.
+# Every report of a flush in one upsert over one JSON document (``recordset``): one
+# statement text, parsed and planned once, whatever the number of rows (a multi-row VALUES
+# list was compiled, split by the driver and planned anew per flush; text-format arrays
+# were dumped and escaped in Python, column by column). A report only overwrites a WAITING
+# or UNROUTABLE row; the rows it left alone are missing from what it returns.
+# ``unroutable_values`` gives exactly these columns; lines and reasons are nested JSON, read
+# as JSONB (the same value their JSON text cast to JSONB was).
 _REPORT_COLUMNS: dict[str, sa.types.TypeEngine[Any]] = {
     "shipment_id": sa.Text(),
     "order_id": sa.Text(),
@@ -90,27 +97,18 @@ _REPORT_COLUMNS: dict[str, sa.types.TypeEngine[Any]] = {
     "priority": sa.Integer(),
     "split_allowed": sa.Boolean(),
     "backorder_days": sa.Integer(),
-    "lines": sa.Text(),  # JSON text, cast to JSONB
+    "lines": JSONB(),
     "state": sa.Text(),
     "entered_at": _TZ,
     "backordered_at": _TZ,
     "expected_release_by": _TZ,
     "overdue": sa.Boolean(),
-    "reasons": sa.Text(),  # JSON text, cast to JSONB
+    "reasons": JSONB(),
     "updated_at": _TZ,
 }
-_JSON_COLUMNS = ("lines", "reasons")
-_REPORTED = unnested("reported", **{f"u_{name}": kind for name, kind in _REPORT_COLUMNS.items()})
+_REPORTED = recordset("reported", "reports", **_REPORT_COLUMNS)
 _INSERT_REPORTS = insert(shipments).from_select(
-    list(_REPORT_COLUMNS),
-    sa.select(
-        *(
-            sa.cast(_REPORTED.c[f"u_{name}"], JSONB)
-            if name in _JSON_COLUMNS
-            else _REPORTED.c[f"u_{name}"]
-            for name in _REPORT_COLUMNS
-        )
-    ),
+    list(_REPORT_COLUMNS), sa.select(*(_REPORTED.c[name] for name in _REPORT_COLUMNS))
 )
 _UPSERT_REPORTS = _INSERT_REPORTS.on_conflict_do_update(
     index_elements=[shipments.c.shipment_id],
@@ -174,13 +172,7 @@ def _write_reports(conn: sa.Connection, reports: list[tuple[ShipmentUnroutable, 
     rows = [unroutable_values(d, now) for d, now in latest.values()]
     if set(rows[0]) != set(_REPORT_COLUMNS):
         raise AssertionError(f"report columns {sorted(rows[0])} are not the upsert's")
-    params = {
-        f"u_{name}": [json.dumps(row[name]) for row in rows]
-        if name in _JSON_COLUMNS
-        else [row[name] for row in rows]
-        for name in _REPORT_COLUMNS
-    }
-    written = conn.execute(_UPSERT_REPORTS, params).all()
+    written = conn.execute(_UPSERT_REPORTS, {"reports": json_rows(rows)}).all()
     if len(written) != len(rows):
         missing = set(latest) - {row.shipment_id for row in written}
         raise ConcurrentRelease(", ".join(sorted(missing)))

@@ -27,7 +27,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 
-from backorder_worker.adapters.postgres.rows import candidate_from_row, text_array, unnested
+from backorder_worker.adapters.postgres.rows import (
+    candidate_from_row,
+    json_rows,
+    recordset,
+    text_array,
+)
 from backorder_worker.adapters.postgres.tables import shipments, waiting_skus
 from backorder_worker.domain.model import Candidate, ReleaseOrder, Shipment
 from backorder_worker.service_layer.ports import OrderKey
@@ -90,13 +95,15 @@ class _Range:
         return [c.priority.desc(), c.entered_at, c.shipment_id]
 
 
-# Entries in one upsert over arrays: one statement text and plan for any number of rows.
-_ENTERED = unnested(
+# Entries in one upsert over one JSON document (``recordset``): one statement text and
+# plan for any number of rows, and no text-format arrays to dump and escape in Python.
+_ENTERED = recordset(
     "entered",
-    e_shipment_id=sa.Text(),
-    e_sku=sa.Text(),
-    e_priority=sa.Integer(),
-    e_entered_at=sa.DateTime(timezone=True),
+    "entries",
+    shipment_id=sa.Text(),
+    sku=sa.Text(),
+    priority=sa.Integer(),
+    entered_at=sa.DateTime(timezone=True),
 )
 _INSERT_ENTRIES = insert(waiting_skus).from_select(
     ["shipment_id", "sku", "priority", "entered_at"], sa.select(_ENTERED)
@@ -121,15 +128,11 @@ def enter_waiting_room(conn: sa.Connection, entries: Sequence[tuple[Shipment, da
     rows = {(s.shipment_id, sku): (s.priority, at) for s, at in entries for sku in sorted(s.skus)}
     if not rows:
         return
-    conn.execute(
-        _ENTER,
-        {
-            "e_shipment_id": [shipment_id for shipment_id, _ in rows],
-            "e_sku": [sku for _, sku in rows],
-            "e_priority": [priority for priority, _ in rows.values()],
-            "e_entered_at": [at for _, at in rows.values()],
-        },
-    )
+    document = [
+        {"shipment_id": shipment_id, "sku": sku, "priority": priority, "entered_at": at}
+        for (shipment_id, sku), (priority, at) in rows.items()
+    ]
+    conn.execute(_ENTER, {"entries": json_rows(document)})
 
 
 def leave_waiting_room(conn: sa.Connection, shipment_ids: Sequence[str]) -> None:
