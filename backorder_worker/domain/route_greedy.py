@@ -116,6 +116,8 @@ def greedy_plan(
     """The planner before the exact search (kept for partial plans, as the search's first
     incumbent, and for bench/bench_core.py): the first location in preference order that
     holds everything from current stock, else the greedy fallback."""
+    if not _any_usable(shipment, eligibility, pool):
+        return nothing_planned(shipment)
     planner = _Planner(shipment, eligibility, pool)
     total = planner.outstanding
     for location_id in planner.locations:
@@ -123,6 +125,25 @@ def greedy_plan(
             planner.fill(CURRENT, location_id, commit=True)
             return planner.plan()
     return _greedy(planner, split_allowed)
+
+
+def _any_usable(shipment: Shipment, eligibility: Eligibility, pool: StockPool) -> bool:
+    """Whether some eligible location holds free units of one of its SKUs: exactly when
+    ``_Planner.locations`` is not empty."""
+    return any(
+        eligibility.is_eligible(location_id, sku)
+        for sku in shipment.skus
+        for location_id in pool.locations_with(sku)
+    )
+
+
+def nothing_planned(shipment: Shipment) -> Plan:
+    """The plan ``_Planner`` gives when no location is usable (most intakes of a room whose
+    SKUs are out of stock): the first-location loop and every ``best_single`` of
+    ``_greedy`` run over no location, so nothing is assigned and every line is missing,
+    as ``_Planner.remaining`` starts and ``_Planner.plan`` reads it."""
+    remaining = {line.line_id: line.quantity for line in shipment.lines}
+    return Plan((), {line_id: n for line_id, n in remaining.items() if n > 0})
 
 
 def is_one_current_shipment(plan: Plan) -> bool:
