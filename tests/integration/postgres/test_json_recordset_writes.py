@@ -93,15 +93,13 @@ def _reports(draw: st.DrawFn) -> list[ShipmentUnroutable]:
 def test_reports_and_room_entries_store_exactly_their_values(
     engine: sa.Engine, reports: list[ShipmentUnroutable], now: datetime
 ) -> None:
-    with engine.connect() as conn:
-        with conn.begin() as transaction:
-            write_decisions(conn, [(report, now) for report in reports])
-            stored = {
-                row["shipment_id"]: dict(row)
-                for row in conn.execute(sa.select(*_columns())).mappings()
-            }
-            entries = {tuple(row) for row in conn.execute(sa.select(waiting_skus))}
-            transaction.rollback()
+    with engine.connect() as conn, conn.begin() as transaction:
+        write_decisions(conn, [(report, now) for report in reports])
+        stored = {
+            row["shipment_id"]: dict(row) for row in conn.execute(sa.select(*_columns())).mappings()
+        }
+        entries = {tuple(row) for row in conn.execute(sa.select(waiting_skus))}
+        transaction.rollback()
     assert set(stored) == {r.shipment.shipment_id for r in reports}
     for report in reports:
         assert stored[report.shipment.shipment_id] == unroutable_values(report, now)
