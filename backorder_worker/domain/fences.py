@@ -68,7 +68,7 @@ class StaticFences:
         self._catalog = catalog
         ordered = sorted(catalog.locations.values(), key=attrgetter("rank", "location_id"))
         self._order = [loc.location_id for loc in ordered]
-        self._preference = {location_id: i for i, location_id in enumerate(self._order)}
+        self._preference = dict(zip(self._order, range(len(self._order)), strict=True))
         self._by_location: dict[tuple[FulfillmentType, str | None], _Open] = {}
         self._by_sku: dict[tuple[FulfillmentType, str | None, str], _Eligible] = {}
 
@@ -103,9 +103,12 @@ class StaticFences:
                     )
                 )
         open_locations: list[str] = []
+        locations = self._catalog.locations
         for location_id in candidates:
-            location = self._catalog.locations[location_id]
-            before = len(reasons)
+            location = locations[location_id]
+            if location.active and ft in location.fulfillment_types:
+                open_locations.append(location_id)  # neither fence below closes it
+                continue
             if not location.active:
                 reasons.append(
                     _static(
@@ -120,8 +123,6 @@ class StaticFences:
                         location_id=location_id,
                     )
                 )
-            if len(reasons) == before:
-                open_locations.append(location_id)
         self._by_location[key] = (candidates, frozenset(open_locations), reasons)
         return self._by_location[key]
 
