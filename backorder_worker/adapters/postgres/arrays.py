@@ -1,46 +1,78 @@
-"""Array parameters of plain strings or plain integers, written in one join.
+"""Array parameters written in one join, not element by element.
 
 psycopg's text ``ListDumper`` dumps an array element by element: a dumper call and a
-regular-expression search (does it need quotes?) for each. The batch statements take
-arrays of hundreds of event ids, SKUs and lock keys (``rows.unnested``,
-``rows.text_array``, the lock statements), so the engine gives every connection this
-dumper instead (``register``). It writes the same array literal for Postgres to read:
+regular-expression search (does it need quotes?) for each, and a substitution for each
+that does. The batch statements take arrays of hundreds of event ids, SKUs, lock keys,
+flags and times (``rows.unnested``, ``rows.text_array``, the lock statements), so the
+engine gives every connection this dumper instead (``register``). For a flat list of one
+kind of element, ``None`` allowed, it writes an array literal Postgres reads as the same
+values as psycopg's:
 
-- a list of ``str`` only (no ``None``), none with a double quote, a backslash or a NUL
-  in it: every element double-quoted, so Postgres reads each as its text exactly (a quoted
-  ``NULL`` or empty string is text, as psycopg's own quoting makes it);
-- a list of ``int`` only (not ``bool``, no ``None``): the decimal digits, which need no
-  quotes;
-- anything else (``None``, other types, nested lists, escapes, another client encoding):
-  psycopg's own dumping, unchanged.
+- ``None`` is a bare ``NULL`` (the only null; a quoted ``"NULL"`` is text);
+- ``str``: double-quoted, its backslashes and double quotes escaped (backslash first), so
+  Postgres reads it exactly (a string with a NUL is left to psycopg, which refuses it);
+- ``int`` (not ``bool``): its decimal digits; ``bool``: ``t`` or ``f``, as psycopg writes
+  them;
+- ``datetime``: ``str(value)`` double-quoted, the text psycopg's own dumper writes.
 
-The array's type (its oid) is chosen by psycopg as before: only the text is written here.
+Anything else (several kinds, nested lists, other types, a client encoding other than
+UTF-8) is psycopg's own dumping, unchanged. The array's type (its oid) is chosen by
+psycopg as before: only the text is written here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from psycopg import adapt
 from psycopg.abc import Buffer
 from psycopg.types.array import ListDumper
 
-_STR = {str}
-_INT = {int}
+_NONE = type(None)
+
+
+def _text(value: str) -> str:
+    if "\\" in value or '"' in value:
+        value = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{value}"'
+
+
+_ELEMENT: dict[type, Callable[[Any], str]] = {
+    str: _text,
+    int: str,
+    bool: lambda value: "t" if value else "f",
+    datetime: lambda value: f'"{value}"',
+}
 
 
 class JoinedListDumper(ListDumper):
-    """psycopg's text ``ListDumper``, with the two common lists written in one join."""
+    """psycopg's text ``ListDumper``, writing a flat list of one kind in one join."""
 
     def dump(self, obj: list[Any]) -> Buffer | None:
         kinds = set(map(type, obj))
-        if kinds == _STR and self._tx.encoding == "utf-8":
-            plain = ",".join(obj)
-            if '"' not in plain and "\\" not in plain and "\x00" not in plain:
+        has_null = _NONE in kinds
+        kinds.discard(_NONE)
+        if len(kinds) > 1 or self._tx.encoding != "utf-8":
+            return super().dump(obj)
+        if not kinds:  # empty, or nulls only
+            return ("{" + ",".join(["NULL"] * len(obj)) + "}").encode()
+        kind = kinds.pop()
+        element = _ELEMENT.get(kind)
+        if element is None:
+            return super().dump(obj)
+        if kind is str:
+            plain = ",".join([s for s in obj if s is not None] if has_null else obj)
+            if "\x00" in plain:
+                return super().dump(obj)  # psycopg refuses it, and says why
+            if not has_null and '"' not in plain and "\\" not in plain:
                 return ('{"' + '","'.join(obj) + '"}').encode()
-        elif kinds == _INT:
-            return ("{" + ",".join(map(str, obj)) + "}").encode()
-        return super().dump(obj)
+        if has_null:
+            text = ",".join(["NULL" if x is None else element(x) for x in obj])
+        else:
+            text = ",".join(map(element, obj))
+        return ("{" + text + "}").encode()
 
 
 def register(context: adapt.AdaptContext) -> None:
