@@ -26,8 +26,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from psycopg import adapt
-from psycopg.abc import Buffer
+from psycopg.abc import AdaptContext, Buffer
 from psycopg.types.array import ListDumper
 
 _NONE = type(None)
@@ -75,6 +74,6 @@ class JoinedListDumper(ListDumper):
         return ("{" + text + "}").encode()
 
 
-def register(context: adapt.AdaptContext) -> None:
+def register(context: AdaptContext) -> None:
     """Lists given to statements on this connection are dumped by ``JoinedListDumper``."""
     context.adapters.register_dumper(list, JoinedListDumper)
