@@ -115,8 +115,11 @@ def positions_of(conn: sa.Connection, skus: Iterable[str]) -> list[StockPosition
         sa.select(c.location_id, c.sku, c.free, c.level_as_of).where(
             c.sku == sa.any_(text_array(wanted))
         )
-    )
-    return [StockPosition(r.location_id, r.sku, r.free, utc(r.level_as_of)) for r in rows]
+    ).tuples()  # a batch loads hundreds: unpacked, not looked up by name
+    return [
+        StockPosition(location_id, sku, free, None if as_of is None else utc(as_of))
+        for location_id, sku, free, as_of in rows
+    ]
 
 
 def set_free_stock(
