@@ -115,10 +115,10 @@ def positions_of(conn: sa.Connection, skus: Iterable[str]) -> list[StockPosition
         sa.select(c.location_id, c.sku, c.free, c.level_as_of).where(
             c.sku == sa.any_(text_array(wanted))
         )
-    ).tuples()  # a batch loads hundreds: unpacked, not looked up by name
+    )
     return [
         StockPosition(location_id, sku, free, None if as_of is None else utc(as_of))
-        for location_id, sku, free, as_of in rows
+        for location_id, sku, free, as_of in rows  # unpacked: a batch loads hundreds
     ]
 
 
