@@ -132,7 +132,22 @@ def locks_of(command: Command) -> LockNeeds:
 
 
 def locks_of_all(commands: Iterable[Command]) -> LockNeeds:
-    needs = LockNeeds()
+    """The union of ``locks_of`` over the commands, gathered in plain sets: a union of
+    frozen needs per command would copy what is gathered so far each time."""
+    skus: set[str] = set()
+    stocked: set[str] = set()
+    changed: set[str] = set()
+    raised: set[str] = set()
     for command in commands:
-        needs |= locks_of(command)
-    return needs
+        match command:
+            case StowStock() | SetStockLevel() | AnnounceSupply():
+                skus.add(command.sku)
+                stocked.add(command.location_id)
+                raised.add(command.sku)
+            case _:
+                one = locks_of(command)
+                skus |= one.skus
+                stocked |= one.stocked_locations
+                changed |= one.changed_locations
+                raised |= one.raised_skus
+    return LockNeeds(frozenset(skus), frozenset(stocked), frozenset(changed), frozenset(raised))

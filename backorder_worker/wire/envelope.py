@@ -165,19 +165,26 @@ def _require_json_event_format(content_type: str) -> None:
         )
 
 
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+# One decoder for every record: ``json.loads`` with a hook builds a new one per call. For
+# bytes it does what ``json.loads`` does: the encoding detected, then this decoder.
+_JSON: Final = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def _parse_json(value: bytes | None) -> object:
     if not value:
         raise InvalidMessage(MALFORMED_JSON, "message value is empty; expected JSON")
     try:
+        if isinstance(value, bytes | bytearray):
+            return _JSON.decode(value.decode(json.detect_encoding(value), "surrogatepass"))
         return json.loads(value, parse_constant=_reject_constant)
     except RecursionError:
         raise InvalidMessage(MALFORMED_JSON, "JSON is nested too deeply") from None
     except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, over-long integers
         raise InvalidMessage(MALFORMED_JSON, f"not valid JSON: {error}") from None
-
-
-def _reject_constant(name: str) -> object:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def _validate_envelope(attributes: dict[str, Any], where: str) -> CloudEvent:

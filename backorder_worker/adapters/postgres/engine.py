@@ -10,7 +10,11 @@ redelivered, as after any crash.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
+
+from backorder_worker.adapters.postgres import arrays
 
 APPLICATION_NAME = "backorder-worker"
 
@@ -52,4 +56,10 @@ def make_engine(
     # per row (pipelined, yet one parse, bind and execute each on a busy server); with
     # this SQLAlchemy sends multi-row pages instead, as its psycopg2 dialect does.
     engine.dialect.use_insertmanyvalues_wo_returning = True
+    # The batch statements' array parameters, written in one join each (``arrays``).
+    sa.event.listen(engine, "connect", _register_adapters)
     return engine
+
+
+def _register_adapters(dbapi_connection: Any, _record: Any) -> None:
+    arrays.register(dbapi_connection)

@@ -157,10 +157,10 @@ class LockedStock:
 
     def write(self, conn: sa.Connection) -> None:
         """Writes the kept position changes and supply upserts (before the decisions)."""
-        levels = {
-            key: (self.position(*key).free + self._drawn[key], self.position(*key).level_as_of)
-            for key in self._changed
-        }
+        levels: dict[StockKey, tuple[int, datetime | None]] = {}
+        for key in self._changed:
+            position = self._positions[key[1]][key[0]]  # a changed position is kept
+            levels[key] = (position.free + self._drawn.get(key, 0), position.level_as_of)
         added, upserts = dict(self._added), list(self._upserts.values())
         self._changed, self._added, self._upserts = set(), Counter(), {}
         stock.set_positions(conn, levels)

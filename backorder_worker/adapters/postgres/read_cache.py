@@ -41,8 +41,10 @@ class ReadCache:
 
     def listings(self, skus: set[str]) -> tuple[dict[str, Listings], set[str]]:
         """The kept listings of these SKUs, by SKU, and the SKUs not kept."""
-        unknown = skus - self._listings.keys()
-        return {sku: self._listings[sku] for sku in skus - unknown}, unknown
+        # Not ``skus - keys()``: that walks every kept SKU, the asked ones are few.
+        kept = self._listings
+        unknown = {sku for sku in skus if sku not in kept}
+        return {sku: kept[sku] for sku in skus if sku in kept}, unknown
 
     def remember_listings(self, found: Mapping[str, Listings]) -> None:
         self._listings.update({sku: found[sku] for sku in found.keys() & self._locked})
@@ -54,8 +56,10 @@ class ReadCache:
 
     def demand(self, skus: set[str]) -> tuple[set[str], set[str]]:
         """Of these SKUs: those known to be waited for, and those not known either way."""
-        unknown = skus - self._demand.keys()
-        return {sku for sku in skus - unknown if self._demand[sku]}, unknown
+        # Not ``skus - keys()``: that walks every kept SKU (a batch's), the asked are few.
+        demand = self._demand
+        unknown = {sku for sku in skus if sku not in demand}
+        return {sku for sku in skus if demand.get(sku)}, unknown
 
     def remember_demand(self, asked: Iterable[str], waited_for: set[str]) -> None:
         for sku in set(asked) & self._locked:  # stable until commit: see the port

@@ -116,7 +116,10 @@ def positions_of(conn: sa.Connection, skus: Iterable[str]) -> list[StockPosition
             c.sku == sa.any_(text_array(wanted))
         )
     )
-    return [StockPosition(r.location_id, r.sku, r.free, utc(r.level_as_of)) for r in rows]
+    return [
+        StockPosition(location_id, sku, free, None if as_of is None else utc(as_of))
+        for location_id, sku, free, as_of in rows  # unpacked: a batch loads hundreds
+    ]
 
 
 def set_free_stock(

@@ -166,6 +166,8 @@ class PostgresStore(PostgresStock):
 
     def waiting_skus(self, skus: Iterable[str]) -> set[str]:
         known, unknown = self._reads.demand(set(skus))
+        if not unknown:  # most asks in a batch: its SKUs' demand was read up front
+            return known
         if unknown & self._writes.skus:
             self.flush()
         found = skus_with_waiting(self._conn, unknown) if unknown else set()
