@@ -15,7 +15,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from backorder_worker.adapters.postgres.rows import copy_rows, unnested
+from backorder_worker.adapters.postgres.rows import insert_rows, unnested
 from backorder_worker.adapters.postgres.tables import (
     allocations,
     shipments,
@@ -57,7 +57,7 @@ def apply_draws(conn: sa.Connection, draws: Sequence[tuple[Draw, str, datetime]]
         }
         for draw, shipment_id, at in draws
     ]
-    copy_rows(conn, allocations, ledger)
+    insert_rows(conn, allocations, ledger)
 
 
 _TAKEN = unnested("taken", t_location_id=sa.Text(), t_sku=sa.Text(), t_quantity=sa.Integer())

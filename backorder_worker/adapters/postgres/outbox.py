@@ -209,7 +209,9 @@ def _sweepable(limit: int, older_than_s: float) -> sa.Select[Any]:
 # evaluated for every row the SELECT produces, so it is in force whenever a row is locked
 # (and then marked); when none is, the transaction writes nothing and its commit has no WAL
 # to wait for either way. The setting is read at commit, so any point before it will do.
-_ASYNC_COMMIT = sa.literal_column("set_config('synchronous_commit', 'off', true)")
+_ASYNC_COMMIT: sa.ColumnClause[Any] = sa.literal_column(
+    "set_config('synchronous_commit', 'off', true)"
+)
 
 
 def _held(rows: Sequence[OutboxRow]) -> sa.Select[Any]:
