@@ -193,16 +193,6 @@ def first_pages(
     return pages
 
 
-def skus_with_waiting(conn: sa.Connection, skus: Iterable[str]) -> set[str]:
-    """One index probe per SKU (EXISTS), however many shipments wait for it."""
-    wanted = set(skus)
-    if not wanted:
-        return set()
-    asked = sa.func.unnest(text_array(wanted)).table_valued("sku").render_derived("asked")
-    waits = sa.exists().where(waiting_skus.c.sku == asked.c.sku)
-    return set(conn.execute(sa.select(asked.c.sku).where(waits)).scalars())
-
-
 @functools.cache
 def _statement(range_: _Range, by_sku: bool) -> sa.Select[Any]:
     """Built once per shape: building a statement costs more than running this one."""
