@@ -40,7 +40,11 @@ from backorder_worker.adapters.postgres.rows import (
     unnested,
 )
 from backorder_worker.adapters.postgres.tables import shipments
-from backorder_worker.adapters.postgres.waiting_room import enter_waiting_room, leave_waiting_room
+from backorder_worker.adapters.postgres.waiting_room import (
+    enter_waiting_room,
+    leave_waiting_room,
+    leaving_with,
+)
 from backorder_worker.domain.inventory import Draw
 from backorder_worker.domain.outcomes import (
     Decision,
@@ -68,8 +72,10 @@ _RELEASED = unnested(
     r_updated_at=_TZ,
 )
 # Every waited-for parent of a flush in one statement: rows that are no longer WAITING
-# are left alone and missing from what it returns (I2).
-_RELEASE_WAITING = (
+# are left alone and missing from what it returns (I2). The same statement takes the ones
+# it released out of the waiting room (a CTE): fewer rows than asked raises, and the
+# transaction rolls back, so leaving only the released ones out is leaving them all out.
+_RELEASING = (
     sa.update(shipments)
     .where(
         shipments.c.shipment_id == _RELEASED.c.r_shipment_id,
@@ -80,7 +86,9 @@ _RELEASE_WAITING = (
         | {"lines": sa.cast(_RELEASED.c.r_lines, JSONB)}
     )
     .returning(shipments.c.shipment_id)
+    .cte("released_rows")
 )
+_RELEASE_WAITING = sa.select(_RELEASING.c.shipment_id).add_cte(leaving_with(_RELEASING))
 
 # Every report of a flush in one upsert over one JSON document (``recordset``): one
 # statement text, parsed and planned once, whatever the number of rows (a multi-row VALUES
@@ -147,7 +155,6 @@ def _write_released(conn: sa.Connection, released: list[tuple[ShipmentReleased, 
         inserted = conn.execute(statement.returning(shipments.c.shipment_id), rows).all()
         if len(inserted) != len(rows):
             raise ConcurrentRelease(", ".join(d.parent.shipment_id for d, _ in arrived))
-    leave_waiting_room(conn, [d.parent.shipment_id for d, _ in waited])
     children = [
         child_row(d, child, now)
         for d, now in released

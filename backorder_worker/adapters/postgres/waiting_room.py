@@ -145,6 +145,14 @@ def leave_waiting_room(conn: sa.Connection, shipment_ids: Sequence[str]) -> None
         )
 
 
+def leaving_with(released: Any) -> Any:
+    """Takes the shipments in ``released`` (a CTE whose ``shipment_id`` column names them)
+    out of the index, as a data-modifying CTE to add to the statement that released them:
+    the release and the room's rows go in one round trip."""
+    ids = sa.select(released.c.shipment_id).scalar_subquery()
+    return sa.delete(waiting_skus).where(waiting_skus.c.shipment_id.in_(ids)).cte("left_room")
+
+
 def waiting_page(
     conn: sa.Connection,
     skus: Iterable[str] | None,
