@@ -15,9 +15,14 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 
-from backorder_worker.adapters.postgres.rows import COPY_FROM, insert_rows, unnested
+from backorder_worker.adapters.postgres.rows import (
+    COPY_FROM,
+    insert_params,
+    insert_rows,
+    inserting,
+    unnested,
+)
 from backorder_worker.adapters.postgres.tables import (
     allocations,
     shipments,
@@ -100,25 +105,7 @@ _PROMISE_FUTURE = (
 
 
 _LEDGER_COLUMNS = ("location_id", "sku", "quantity", "shipment_id", "supply_id", "at")
-_LEDGER = (
-    sa.func.unnest(
-        *(
-            sa.bindparam(f"l_{name}", type_=ARRAY(allocations.c[name].type))
-            for name in _LEDGER_COLUMNS
-        )
-    )
-    .table_valued(*_LEDGER_COLUMNS, with_ordinality="n")
-    .render_derived("ledger_rows")
-)
-# The ledger rows in write order (ids follow it), as a CTE of the current draw's statement.
-_WRITE_LEDGER = (
-    sa.insert(allocations)
-    .from_select(
-        list(_LEDGER_COLUMNS),
-        sa.select(*(_LEDGER.c[name] for name in _LEDGER_COLUMNS)).order_by(_LEDGER.c.n),
-    )
-    .cte("ledger")
-)
+_WRITE_LEDGER = inserting(allocations, _LEDGER_COLUMNS, "l")
 _TAKING = _TAKE_CURRENT.cte("taken_rows")
 _TAKE_CURRENT_WITH_LEDGER = sa.select(_TAKING.c.location_id, _TAKING.c.sku).add_cte(_WRITE_LEDGER)
 
@@ -135,8 +122,7 @@ def _take_current(
     if ledger is None:
         updated = conn.execute(_TAKE_CURRENT, params).all()
     else:
-        for name in _LEDGER_COLUMNS:
-            params[f"l_{name}"] = [row[name] for row in ledger]
+        params |= insert_params(allocations, _LEDGER_COLUMNS, "l", ledger)
         updated = conn.execute(_TAKE_CURRENT_WITH_LEDGER, params).all()
     refused = set(wanted) - {(row.location_id, row.sku) for row in updated}
     if refused:

@@ -107,6 +107,41 @@ def _insert_over_arrays(
     return _INSERTS[key]
 
 
+def inserting(table: sa.Table, columns: Sequence[str], prefix: str) -> Any:
+    """A data-modifying CTE that inserts rows given as one array parameter per column
+    (``{prefix}_{column}``, JSONB as JSON text; ``insert_params`` builds them), in write
+    order: to add to another statement of the same flush, one round trip for both."""
+    arrays = [
+        sa.bindparam(
+            f"{prefix}_{name}",
+            type_=ARRAY(sa.Text() if isinstance(table.c[name].type, JSONB) else table.c[name].type),
+        )
+        for name in columns
+    ]
+    given = (
+        sa.func.unnest(*arrays)
+        .table_valued(*columns, with_ordinality="n")
+        .render_derived(f"{prefix}_rows")
+    )
+    values = [
+        sa.cast(given.c[name], JSONB) if isinstance(table.c[name].type, JSONB) else given.c[name]
+        for name in columns
+    ]
+    rows = sa.select(*values).order_by(given.c.n)
+    return sa.insert(table).from_select(list(columns), rows).cte(f"{prefix}_insert")
+
+
+def insert_params(
+    table: sa.Table, columns: Sequence[str], prefix: str, rows: Sequence[Mapping[str, Any]]
+) -> dict[str, list[Any]]:
+    """The parameters of ``inserting(table, columns, prefix)`` for these rows."""
+    as_json = {name for name in columns if isinstance(table.c[name].type, JSONB)}
+    return {
+        f"{prefix}_{name}": [json.dumps(r[name]) if name in as_json else r[name] for r in rows]
+        for name in columns
+    }
+
+
 def unnested(name: str, **columns: sa.types.TypeEngine[Any]) -> Any:
     """A table of parallel array parameters, one per column: one statement text, and one
     plan, whatever the number of rows (a VALUES list is compiled and planned anew)."""
