@@ -167,7 +167,7 @@ def instrument(engine: sa.Engine, clock: Clock) -> dict[str, Any]:
     ReleaseRound.decide = clock.wrap("core: decide", ReleaseRound.decide)  # type: ignore[method-assign]
     rounds.pool_for = clock.wrap("core: pool_for", rounds.pool_for)
     WriteBehind.flush = clock.wrap("flush", WriteBehind.flush)  # type: ignore[method-assign]
-    history.copy_rows = clock.wrap("copy: history", history.copy_rows)
+    history.insert_rows = clock.wrap("copy: history", history.insert_rows)
     outbox_module.copy_rows = clock.wrap("copy: outbox", outbox_module.copy_rows)
     BatchProcessor._observe = clock.wrap("metrics", BatchProcessor._observe)  # type: ignore[method-assign]
     return stages
@@ -188,7 +188,7 @@ def report(clock: Clock, counts: Counter[str], events: int, wall: float) -> None
     print(f"    of it the rest       {rest:7.1f}")
     print(f"  batch statements       {batch_sql:7.1f} (claim, locks, read-ahead, flush)")
     print(f"  flush, all of it       {us.get('flush', 0):7.1f} (its statements, COPY, rows built)")
-    print(f"    of it COPY history   {us.get('copy: history', 0):7.1f}")
+    print(f"    of it history rows   {us.get('copy: history', 0):7.1f}")
     print(f"    of it COPY outbox    {us.get('copy: outbox', 0):7.1f}")
     print(f"  metrics                {us.get('metrics', 0):7.1f}")
     print(f"  commit                 {us.get('commit', 0):7.1f}")

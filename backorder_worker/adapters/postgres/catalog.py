@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from backorder_worker.adapters.postgres.rows import (
     listing_from_row,
     location_from_row,
     text_array,
 )
-from backorder_worker.adapters.postgres.tables import SKU_WIDE, listings, locations
+from backorder_worker.adapters.postgres.tables import SKU_WIDE, listings, locations, waiting_skus
 from backorder_worker.domain.model import Listing, Location
 
 
@@ -32,6 +33,43 @@ def listings_of(conn: sa.Connection, skus: Iterable[str]) -> dict[tuple[str, str
     rows = conn.execute(sa.select(listings).where(listings.c.sku.in_(asked)))
     found = (listing_from_row(row) for row in rows.mappings())
     return {(listing.sku, listing.location_id): listing for listing in found}
+
+
+def waited_for_with_listings(
+    conn: sa.Connection, skus: Iterable[str]
+) -> dict[str, dict[tuple[str, str | None], Listing]]:
+    """Of these SKUs, those somebody waits for (one index probe of ``waiting_skus`` each,
+    however many shipments wait), each with its listings (none: empty), in one
+    statement: a batch asks who waits and then reads those SKUs' listings, the rounds'
+    first need, so the two reads are one round trip. SKUs nobody waits for are left out
+    (their listings unread)."""
+    wanted = set(skus)
+    if not wanted:
+        return {}
+    found: dict[str, dict[tuple[str, str | None], Listing]] = {}
+    for row in conn.execute(_WAITED_WITH_LISTINGS, {"skus": sorted(wanted)}).mappings():
+        listed = found.setdefault(row["asked_sku"], {})
+        if row["sku"] is not None:  # else a waited-for SKU without a listing
+            listing = listing_from_row(row)
+            listed[(listing.sku, listing.location_id)] = listing
+    return found
+
+
+def _waited_with_listings() -> sa.Select[Any]:
+    asked = (
+        sa.func.unnest(sa.bindparam("skus", type_=ARRAY(sa.Text)))
+        .table_valued("sku")
+        .render_derived("asked")
+    )
+    waits = sa.exists().where(waiting_skus.c.sku == asked.c.sku)
+    return (
+        sa.select(asked.c.sku.label("asked_sku"), *listings.c)
+        .select_from(asked.outerjoin(listings, listings.c.sku == asked.c.sku))
+        .where(waits)
+    )
+
+
+_WAITED_WITH_LISTINGS = _waited_with_listings()
 
 
 def save_listing(conn: sa.Connection, listing: Listing) -> None:

@@ -32,15 +32,22 @@ from backorder_worker.adapters.postgres.decision_rows import (
     unroutable_values,
 )
 from backorder_worker.adapters.postgres.draws import apply_draws
-from backorder_worker.adapters.postgres.history import write_history
+from backorder_worker.adapters.postgres.history import HistoryRow, write_history
 from backorder_worker.adapters.postgres.rows import (
+    COPY_FROM,
+    insert_params,
+    inserting,
     json_rows,
     recordset,
     shipment_values,
     unnested,
 )
-from backorder_worker.adapters.postgres.tables import shipments
-from backorder_worker.adapters.postgres.waiting_room import enter_waiting_room, leave_waiting_room
+from backorder_worker.adapters.postgres.tables import shipment_history, shipments
+from backorder_worker.adapters.postgres.waiting_room import (
+    enter_waiting_room,
+    leave_waiting_room,
+    leaving_with,
+)
 from backorder_worker.domain.inventory import Draw
 from backorder_worker.domain.outcomes import (
     Decision,
@@ -68,8 +75,10 @@ _RELEASED = unnested(
     r_updated_at=_TZ,
 )
 # Every waited-for parent of a flush in one statement: rows that are no longer WAITING
-# are left alone and missing from what it returns (I2).
-_RELEASE_WAITING = (
+# are left alone and missing from what it returns (I2). The same statement takes the ones
+# it released out of the waiting room (a CTE): fewer rows than asked raises, and the
+# transaction rolls back, so leaving only the released ones out is leaving them all out.
+_RELEASING = (
     sa.update(shipments)
     .where(
         shipments.c.shipment_id == _RELEASED.c.r_shipment_id,
@@ -80,6 +89,14 @@ _RELEASE_WAITING = (
         | {"lines": sa.cast(_RELEASED.c.r_lines, JSONB)}
     )
     .returning(shipments.c.shipment_id)
+    .cte("released_rows")
+)
+_RELEASE_WAITING = sa.select(_RELEASING.c.shipment_id).add_cte(leaving_with(_RELEASING))
+# ... and, when the flush holds releases only, their history rows too (a release that
+# raises rolls them back with the rest).
+_HISTORY_COLUMNS = ("shipment_id", "at", "event_id", "event_type", "state", "detail")
+_RELEASE_WAITING_WITH_HISTORY = _RELEASE_WAITING.add_cte(
+    inserting(shipment_history, _HISTORY_COLUMNS, "h")
 )
 
 # Every report of a flush in one upsert over one JSON document (``recordset``): one
@@ -120,23 +137,33 @@ _UPSERT_REPORTS = _INSERT_REPORTS.on_conflict_do_update(
 def write_decisions(conn: sa.Connection, decisions: Sequence[Timed]) -> None:
     released = [(d, now) for d, now in decisions if isinstance(d, ShipmentReleased)]
     reports = [(d, now) for d, now in decisions if isinstance(d, ShipmentUnroutable)]
-    if released:
-        _write_released(conn, released)
-    if reports:
-        _write_reports(conn, reports)
     history = [history_of_release(d, now) for d, now in released]
     history += [history_of_report(d, now) for d, now in reports]
+    along = not reports and len(history) < COPY_FROM  # then it may ride on the release
+    if released and _write_released(conn, released, history if along else None):
+        history = []  # written
+    if reports:
+        _write_reports(conn, reports)
     write_history(conn, history)
 
 
-def _write_released(conn: sa.Connection, released: list[tuple[ShipmentReleased, datetime]]) -> None:
+def _write_released(
+    conn: sa.Connection,
+    released: list[tuple[ShipmentReleased, datetime]],
+    history: list[HistoryRow] | None,
+) -> bool:
+    """Writes the releases; returns whether ``history`` (if given) went in with them."""
     waited = [(d, now) for d, now in released if d.backordered_at is not None]
     if waited:
         states = [(d.parent.shipment_id, released_state(d, now)) for d, now in waited]
         params = {f"r_{name}": [state[name] for _, state in states] for name in _RELEASED_COLUMNS}
         params["r_lines"] = [json.dumps(state["lines"]) for _, state in states]
         params["r_shipment_id"] = [shipment_id for shipment_id, _ in states]
-        if len(conn.execute(_RELEASE_WAITING, params).all()) != len(states):
+        releasing = _RELEASE_WAITING
+        if history is not None:
+            params |= insert_params(shipment_history, _HISTORY_COLUMNS, "h", history)
+            releasing = _RELEASE_WAITING_WITH_HISTORY
+        if len(conn.execute(releasing, params).all()) != len(states):
             raise ConcurrentRelease(", ".join(d.parent.shipment_id for d, _ in waited))
     arrived = [(d, now) for d, now in released if d.backordered_at is None]
     if arrived:
@@ -147,7 +174,6 @@ def _write_released(conn: sa.Connection, released: list[tuple[ShipmentReleased, 
         inserted = conn.execute(statement.returning(shipments.c.shipment_id), rows).all()
         if len(inserted) != len(rows):
             raise ConcurrentRelease(", ".join(d.parent.shipment_id for d, _ in arrived))
-    leave_waiting_room(conn, [d.parent.shipment_id for d, _ in waited])
     children = [
         child_row(d, child, now)
         for d, now in released
@@ -164,6 +190,7 @@ def _write_released(conn: sa.Connection, released: list[tuple[ShipmentReleased, 
         conn.execute(statement, split_offs)
     # one guarded update for every draw of the flush; the ledger keeps each draw's time
     apply_draws(conn, [(draw, to, at) for d, at in released for draw, to in _receivers(d)])
+    return bool(waited) and history is not None
 
 
 def _write_reports(conn: sa.Connection, reports: list[tuple[ShipmentUnroutable, datetime]]) -> None:

@@ -12,10 +12,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
-from backorder_worker.adapters.postgres.rows import copy_rows, unnested
+from backorder_worker.adapters.postgres.rows import (
+    COPY_FROM,
+    insert_params,
+    insert_rows,
+    inserting,
+    unnested,
+)
 from backorder_worker.adapters.postgres.tables import (
     allocations,
     shipments,
@@ -42,10 +49,6 @@ def apply_draws(conn: sa.Connection, draws: Sequence[tuple[Draw, str, datetime]]
             current[(draw.location_id, draw.sku)] += draw.quantity
         else:
             future[(draw.supply_id, draw.location_id, draw.sku)] += draw.quantity
-    if current:
-        _take_current(conn, current)
-    if future:
-        _promise_future(conn, future)
     ledger = [
         {
             "location_id": draw.location_id,
@@ -57,7 +60,15 @@ def apply_draws(conn: sa.Connection, draws: Sequence[tuple[Draw, str, datetime]]
         }
         for draw, shipment_id, at in draws
     ]
-    copy_rows(conn, allocations, ledger)
+    # A few ledger rows ride on the draw from current stock (one round trip for both); a
+    # refused draw raises and the transaction rolls back, ledger rows and all.
+    with_ledger = bool(current) and len(ledger) < COPY_FROM
+    if current:
+        _take_current(conn, current, ledger if with_ledger else None)
+    if future:
+        _promise_future(conn, future)
+    if not with_ledger:
+        insert_rows(conn, allocations, ledger)
 
 
 _TAKEN = unnested("taken", t_location_id=sa.Text(), t_sku=sa.Text(), t_quantity=sa.Integer())
@@ -93,14 +104,26 @@ _PROMISE_FUTURE = (
 )
 
 
-def _take_current(conn: sa.Connection, wanted: dict[StockKey, int]) -> None:
+_LEDGER_COLUMNS = ("location_id", "sku", "quantity", "shipment_id", "supply_id", "at")
+_WRITE_LEDGER = inserting(allocations, _LEDGER_COLUMNS, "l")
+_TAKING = _TAKE_CURRENT.cte("taken_rows")
+_TAKE_CURRENT_WITH_LEDGER = sa.select(_TAKING.c.location_id, _TAKING.c.sku).add_cte(_WRITE_LEDGER)
+
+
+def _take_current(
+    conn: sa.Connection, wanted: dict[StockKey, int], ledger: list[dict[str, Any]] | None
+) -> None:
     ordered = sorted(wanted.items())
     params = {
         "t_location_id": [loc for (loc, _), _ in ordered],
         "t_sku": [sku for (_, sku), _ in ordered],
         "t_quantity": [units for _, units in ordered],
     }
-    updated = conn.execute(_TAKE_CURRENT, params).all()
+    if ledger is None:
+        updated = conn.execute(_TAKE_CURRENT, params).all()
+    else:
+        params |= insert_params(allocations, _LEDGER_COLUMNS, "l", ledger)
+        updated = conn.execute(_TAKE_CURRENT_WITH_LEDGER, params).all()
     refused = set(wanted) - {(row.location_id, row.sku) for row in updated}
     if refused:
         raise OversellRefused(f"not enough free stock for {sorted(refused)}: {dict(wanted)}")

@@ -1,8 +1,9 @@
 """The shipment history behind ``waiting SHIPMENT``: a row per change of a shipment
 (a decision, a cancel, a supply cut below its promises), with what caused it.
 
-Written one way: rows built by ``history_row``, written by ``write_history`` (COPY, in the
-transaction of the change, so a history row exists exactly when its change committed).
+Written one way: rows built by ``history_row``, written by ``write_history`` (one INSERT, or
+COPY for many, in the transaction of the change, so a history row exists exactly when its
+change committed).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from backorder_worker.adapters.postgres.rows import copy_rows
+from backorder_worker.adapters.postgres.rows import insert_rows
 from backorder_worker.adapters.postgres.tables import shipment_history
 from backorder_worker.domain.outcomes import Trigger
 from backorder_worker.service_layer.ports import ShipmentState
@@ -39,4 +40,4 @@ def history_row(
 
 
 def write_history(conn: sa.Connection, rows: Sequence[HistoryRow]) -> None:
-    copy_rows(conn, shipment_history, rows)
+    insert_rows(conn, shipment_history, rows)

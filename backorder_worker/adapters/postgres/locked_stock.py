@@ -3,7 +3,7 @@
 Once a transaction holds a SKU's advisory lock (``locks.py``), nobody else changes that
 SKU's stock positions or supplies until it commits: every writer of them takes the lock
 first. So the first read of a locked SKU loads its positions and supplies once, for every
-locked SKU not loaded yet (one statement each), and every later read of it in the
+locked SKU not loaded yet (one statement for both), and every later read of it in the
 transaction is answered from memory. The transaction's own writes keep the copy current
 and are written together at the next flush, before the kept decisions:
 
@@ -49,18 +49,19 @@ class LockedStock:
     # -- reads ---------------------------------------------------------------------------
 
     def load(self, conn: sa.Connection, locked: Iterable[str]) -> None:
-        """Loads every locked SKU not loaded yet (two statements, or none)."""
+        """Loads every locked SKU not loaded yet (one statement, or none)."""
         new = set(locked) - self._loaded
         if not new:
             return
         by_sku: dict[str, dict[str, StockPosition]] = {sku: {} for sku in new}
-        for position in stock.positions_of(conn, new):
+        positions, found = stock.positions_and_supplies_of(conn, new)
+        for position in positions:
             by_sku[position.sku][position.location_id] = position
         self._positions.update(by_sku)
         self._loaded |= new
         for key in [key for key in self._added if key[1] in new]:  # added before the load
             self._change(key, self._added.pop(key), None)
-        for supply in supplies.supplies_of(conn, new):
+        for supply in found:
             if supply.supply_id not in self._upserts:  # else the kept upsert is newer
                 self._supplies[supply.supply_id] = supply
         for supply_id, kept in self._upserts.items():

@@ -159,7 +159,8 @@ class PostgresOutbox:
         if not rows:
             return 0
         with self._engine.begin() as conn:
-            conn.execute(sa.text("SET LOCAL synchronous_commit = off"))  # as in ``sweep``
+            # As in ``sweep``, the commit does not wait for the WAL flush; the setting rides
+            # on the SELECT (``_held``), one round trip less on every batch's fast path.
             held = set(conn.execute(_held(rows)).scalars())
             mine = [row for row in rows if row.id in held]
             if not mine:
@@ -204,9 +205,18 @@ def _sweepable(limit: int, older_than_s: float) -> sa.Select[Any]:
     )
 
 
+# ``SET LOCAL synchronous_commit = off`` as an expression (``set_config``, is_local true):
+# evaluated for every row the SELECT produces, so it is in force whenever a row is locked
+# (and then marked); when none is, the transaction writes nothing and its commit has no WAL
+# to wait for either way. The setting is read at commit, so any point before it will do.
+_ASYNC_COMMIT: sa.ColumnClause[Any] = sa.literal_column(
+    "set_config('synchronous_commit', 'off', true)"
+)
+
+
 def _held(rows: Sequence[OutboxRow]) -> sa.Select[Any]:
     return (
-        sa.select(outbox.c.id)
+        sa.select(outbox.c.id, _ASYNC_COMMIT)
         .where(outbox.c.id == sa.any_(_bigint_array([r.id for r in rows])))
         .where(outbox.c.published_at.is_(None))
         .with_for_update(skip_locked=True)

@@ -58,6 +58,90 @@ def copy_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, 
             )
 
 
+COPY_FROM = 200  # rows: from here on COPY beats one INSERT over arrays
+
+
+def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Inserts plain rows as ``copy_rows`` does, in write order (ids from an identity
+    follow it). A few rows go in one INSERT over one array per column: one round trip,
+    where a COPY takes two (its start, then its data and end) — a one-event batch writes
+    one history row and one ledger row. Many go by COPY."""
+    if len(rows) >= COPY_FROM:
+        copy_rows(conn, table, rows)
+        return
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    as_json = {name for name in columns if isinstance(table.c[name].type, JSONB)}
+    params = {
+        f"a_{name}": [json.dumps(row[name]) if name in as_json else row[name] for row in rows]
+        for name in columns
+    }
+    conn.execute(_insert_over_arrays(conn.dialect, table, columns), params)
+
+
+_INSERTS: dict[tuple[str, tuple[str, ...]], sa.TextClause] = {}
+
+
+def _insert_over_arrays(
+    dialect: sa.Dialect, table: sa.Table, columns: tuple[str, ...]
+) -> sa.TextClause:
+    """``INSERT … SELECT … FROM unnest(…) WITH ORDINALITY ORDER BY`` the ordinality, one
+    text per table and columns (so Postgres parses and plans it once per connection)."""
+    key = (table.name, columns)
+    if key not in _INSERTS:
+        arrays = []
+        for name in columns:
+            kind = table.c[name].type
+            element = "TEXT" if isinstance(kind, JSONB) else kind.compile(dialect=dialect)
+            arrays.append(f"CAST(:a_{name} AS {element}[])")
+        values = [
+            f"u.{n}::jsonb" if isinstance(table.c[n].type, JSONB) else f"u.{n}" for n in columns
+        ]
+        _INSERTS[key] = sa.text(
+            f"INSERT INTO {table.name} ({', '.join(columns)})"
+            f" SELECT {', '.join(values)}"
+            f" FROM unnest({', '.join(arrays)}) WITH ORDINALITY AS u({', '.join(columns)}, n)"
+            " ORDER BY u.n"
+        )
+    return _INSERTS[key]
+
+
+def inserting(table: sa.Table, columns: Sequence[str], prefix: str) -> Any:
+    """A data-modifying CTE that inserts rows given as one array parameter per column
+    (``{prefix}_{column}``, JSONB as JSON text; ``insert_params`` builds them), in write
+    order: to add to another statement of the same flush, one round trip for both."""
+    arrays = [
+        sa.bindparam(
+            f"{prefix}_{name}",
+            type_=ARRAY(sa.Text() if isinstance(table.c[name].type, JSONB) else table.c[name].type),
+        )
+        for name in columns
+    ]
+    given = (
+        sa.func.unnest(*arrays)
+        .table_valued(*columns, with_ordinality="n")
+        .render_derived(f"{prefix}_rows")
+    )
+    values = [
+        sa.cast(given.c[name], JSONB) if isinstance(table.c[name].type, JSONB) else given.c[name]
+        for name in columns
+    ]
+    rows = sa.select(*values).order_by(given.c.n)
+    return sa.insert(table).from_select(list(columns), rows).cte(f"{prefix}_insert")
+
+
+def insert_params(
+    table: sa.Table, columns: Sequence[str], prefix: str, rows: Sequence[Mapping[str, Any]]
+) -> dict[str, list[Any]]:
+    """The parameters of ``inserting(table, columns, prefix)`` for these rows."""
+    as_json = {name for name in columns if isinstance(table.c[name].type, JSONB)}
+    return {
+        f"{prefix}_{name}": [json.dumps(r[name]) if name in as_json else r[name] for r in rows]
+        for name in columns
+    }
+
+
 def unnested(name: str, **columns: sa.types.TypeEngine[Any]) -> Any:
     """A table of parallel array parameters, one per column: one statement text, and one
     plan, whatever the number of rows (a VALUES list is compiled and planned anew)."""

@@ -22,7 +22,7 @@ from backorder_worker.adapters.postgres.rows import (
     utc,
 )
 from backorder_worker.adapters.postgres.tables import allocations, stock_positions, supplies
-from backorder_worker.domain.inventory import StockKey
+from backorder_worker.domain.inventory import StockKey, Supply
 from backorder_worker.service_layer.ports import StockPosition
 
 
@@ -105,21 +105,64 @@ def _columns(rows: Sequence[tuple[StockKey, tuple[int, datetime | None]]]) -> di
     }
 
 
-def positions_of(conn: sa.Connection, skus: Iterable[str]) -> list[StockPosition]:
-    """Every position of these SKUs, with its free units and the as_of of its last level."""
+def positions_and_supplies_of(
+    conn: sa.Connection, skus: Iterable[str]
+) -> tuple[list[StockPosition], list[Supply]]:
+    """Every position of these SKUs (free units, the as_of of its last level) and every
+    supply of them (promised in full or not), in one statement: a ``UNION ALL`` whose
+    rows say which table they come from (``supply_id`` is NULL for a position). One
+    round trip where there were two, on the path of every stock event somebody waits for
+    (``LockedStock.load``); the caller holds these SKUs locked, so one snapshot or two
+    read the same rows."""
     wanted = set(skus)
     if not wanted:
-        return []
-    c = stock_positions.c
-    rows = conn.execute(
-        sa.select(c.location_id, c.sku, c.free, c.level_as_of).where(
-            c.sku == sa.any_(text_array(wanted))
-        )
+        return [], []
+    rows = conn.execute(_POSITIONS_AND_SUPPLIES, {"skus": sorted(wanted)})
+    positions: list[StockPosition] = []
+    found: list[Supply] = []
+    for r in rows:
+        if r.supply_id is None:
+            positions.append(StockPosition(r.location_id, r.sku, r.units, utc(r.at)))
+        else:
+            found.append(
+                Supply(
+                    supply_id=r.supply_id,
+                    location_id=r.location_id,
+                    sku=r.sku,
+                    quantity=r.units,
+                    expected_date=r.expected_date,
+                    promised=r.promised,
+                )
+            )
+    return positions, found
+
+
+def _positions_and_supplies() -> sa.CompoundSelect[Any]:
+    p, s = stock_positions.c, supplies.c
+    skus = sa.bindparam("skus", type_=ARRAY(sa.Text))
+    return sa.union_all(
+        sa.select(
+            sa.cast(sa.null(), sa.Text).label("supply_id"),
+            p.location_id,
+            p.sku,
+            p.free.label("units"),
+            p.level_as_of.label("at"),
+            sa.cast(sa.null(), sa.Integer).label("promised"),
+            sa.cast(sa.null(), sa.Date).label("expected_date"),
+        ).where(p.sku == sa.any_(skus)),
+        sa.select(
+            s.supply_id,
+            s.location_id,
+            s.sku,
+            s.quantity,
+            s.updated_at,
+            s.promised,
+            s.expected_date,
+        ).where(s.sku == sa.any_(skus)),
     )
-    return [
-        StockPosition(location_id, sku, free, None if as_of is None else utc(as_of))
-        for location_id, sku, free, as_of in rows  # unpacked: a batch loads hundreds
-    ]
+
+
+_POSITIONS_AND_SUPPLIES = _positions_and_supplies()
 
 
 def set_free_stock(

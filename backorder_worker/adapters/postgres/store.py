@@ -29,11 +29,7 @@ from backorder_worker.adapters.postgres.locked_stock import LockedStock
 from backorder_worker.adapters.postgres.locks import HeldLocks, raise_lock_key, unheld_keys
 from backorder_worker.adapters.postgres.read_cache import Listings, ReadCache
 from backorder_worker.adapters.postgres.store_stock import PostgresStock
-from backorder_worker.adapters.postgres.waiting_room import (
-    first_pages,
-    skus_with_waiting,
-    waiting_page,
-)
+from backorder_worker.adapters.postgres.waiting_room import first_pages, waiting_page
 from backorder_worker.adapters.postgres.write_behind import WriteBehind
 from backorder_worker.domain.model import Candidate, Line, Listing, Location, ReleaseOrder
 from backorder_worker.domain.outcomes import (
@@ -170,7 +166,13 @@ class PostgresStore(PostgresStock):
             return known
         if unknown & self._writes.skus:
             self.flush()
-        found = skus_with_waiting(self._conn, unknown) if unknown else set()
+        found: set[str] = set()
+        if unknown:
+            # The listings of the SKUs waited for come along (the rounds read them next),
+            # kept as ``listings`` keeps them: only those of SKUs locked here.
+            listed = catalog.waited_for_with_listings(self._conn, unknown)
+            self._reads.remember_listings(listed)
+            found = set(listed)
         self._reads.remember_demand(unknown, found)
         return known | found
 

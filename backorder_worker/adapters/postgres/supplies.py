@@ -52,15 +52,6 @@ def save_supplies(conn: sa.Connection, saved: Sequence[Supply]) -> None:
     conn.execute(upsert, rows)
 
 
-def supplies_of(conn: sa.Connection, skus: Iterable[str]) -> list[Supply]:
-    """Every supply of these SKUs, promised in full or not."""
-    wanted = set(skus)
-    if not wanted:
-        return []
-    rows = conn.execute(sa.select(supplies).where(supplies.c.sku == sa.any_(text_array(wanted))))
-    return [supply_from_row(row) for row in rows.mappings()]
-
-
 def supplies_with_free_units(conn: sa.Connection, skus: Iterable[str]) -> list[Supply]:
     wanted = set(skus)
     if not wanted:

@@ -145,6 +145,14 @@ def leave_waiting_room(conn: sa.Connection, shipment_ids: Sequence[str]) -> None
         )
 
 
+def leaving_with(released: Any) -> Any:
+    """Takes the shipments in ``released`` (a CTE whose ``shipment_id`` column names them)
+    out of the index, as a data-modifying CTE to add to the statement that released them:
+    the release and the room's rows go in one round trip."""
+    ids = sa.select(released.c.shipment_id).scalar_subquery()
+    return sa.delete(waiting_skus).where(waiting_skus.c.shipment_id.in_(ids)).cte("left_room")
+
+
 def waiting_page(
     conn: sa.Connection,
     skus: Iterable[str] | None,
@@ -191,16 +199,6 @@ def first_pages(
         for row in rows:
             pages[row["asked_sku"]].append(candidate_from_row(row))
     return pages
-
-
-def skus_with_waiting(conn: sa.Connection, skus: Iterable[str]) -> set[str]:
-    """One index probe per SKU (EXISTS), however many shipments wait for it."""
-    wanted = set(skus)
-    if not wanted:
-        return set()
-    asked = sa.func.unnest(text_array(wanted)).table_valued("sku").render_derived("asked")
-    waits = sa.exists().where(waiting_skus.c.sku == asked.c.sku)
-    return set(conn.execute(sa.select(asked.c.sku).where(waits)).scalars())
 
 
 @functools.cache

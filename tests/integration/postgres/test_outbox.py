@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import sqlalchemy as sa
 
 from backorder_worker.adapters.postgres.outbox import COPY_FROM, PostgresOutbox
 from backorder_worker.adapters.postgres.store import PostgresUnitOfWork
 from backorder_worker.adapters.postgres.tables import outbox
-from backorder_worker.service_layer.ports import DeadLetter
+from backorder_worker.service_layer.ports import DeadLetter, OutboxRow
 
 
 def _letters(uow: PostgresUnitOfWork, count: int) -> list[int]:
@@ -95,3 +96,31 @@ def test_a_burst_of_rows_goes_in_with_ids_in_write_order_and_every_header_intact
     assert rows[-1].key == f"k{count - 1}".encode()
     assert dict(rows[-1].headers)["h"] == bytes([(count - 1) % 256, 0, 255])
     assert dict(rows[-1].headers)["source.offset"] == str(count - 1).encode()
+
+
+def test_the_fast_path_marks_its_rows_in_a_transaction_that_commits_without_the_wal_flush(
+    uow: PostgresUnitOfWork, relay_outbox: PostgresOutbox, engine: sa.Engine
+) -> None:
+    ids = _letters(uow, 2)
+    rows = relay_outbox.rows(ids)
+    during: list[str] = []
+    with engine.connect() as conn:
+        default = conn.execute(sa.text("SHOW synchronous_commit")).scalar_one()
+
+    def publish(taken: list[OutboxRow]) -> list[int]:
+        return [row.id for row in taken]
+
+    def after(_c: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if "SKIP LOCKED" in statement:  # the SELECT that takes the rows: no SET of its own
+            during.append(cursor.connection.execute("SHOW synchronous_commit").fetchone()[0])
+
+    sa.event.listen(engine, "after_cursor_execute", after)
+    try:
+        assert relay_outbox.deliver(rows, publish) == 2
+        assert relay_outbox.deliver(rows, publish) == 0  # none left unpublished
+    finally:
+        sa.event.remove(engine, "after_cursor_execute", after)
+    assert during == ["off", default]  # no row taken the second time: it changed nothing
+    assert relay_outbox.rows(ids) == []
+    with engine.connect() as conn:  # SET LOCAL: it ended with its transaction
+        assert conn.execute(sa.text("SHOW synchronous_commit")).scalar_one() == default

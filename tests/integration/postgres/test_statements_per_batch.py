@@ -84,3 +84,38 @@ def test_a_batch_of_stock_events_for_one_sku_locks_it_once_reads_demand_once_cla
 
     assert result.applied == EVENTS
     assert (_locks_of_ktp(seen), _demand_reads(seen), _inbox_claims(seen)) == (1, 1, 1)
+
+
+# A stow that releases the one shipment waiting for its SKU (the idle-latency probe), one
+# event a batch: claim, locks, demand with its listings, the first page, the SKU's stock
+# and supplies, the locations; then the flush: positions, the shipment with its leaving the
+# room and its history row (one statement), the draw with its ledger row (one), the outbox.
+PROBE_STATEMENTS = 10
+
+
+def test_a_stow_that_releases_one_waiting_shipment_costs_a_fixed_few_statements(
+    engine: sa.Engine,
+) -> None:
+    uow = PostgresUnitOfWork(engine, TOPICS, encode=decision_encoder(TOPICS))
+    feed = Driver(uow)
+    feed.seed_catalog()
+    feed.apply(order("S-1", ("KTP", 1)))  # waits: nothing in stock
+    processor = BatchProcessor(ApplyBatch(uow, feed.policy, lambda: T0, batch_retry()), Metrics())
+
+    with statements(engine) as seen:
+        result = processor.process([stowed(0)])
+
+    assert result.applied == 1
+    assert [row.topic for row in result.outbox_rows] == [TOPICS.shipment_released]
+    listing_reads = [s for s, _ in seen if "FROM listings" in s and "waiting_skus" not in s]
+    assert listing_reads == []  # they came with the demand read
+    assert len(seen) <= PROBE_STATEMENTS, "\n".join(s.split("\n")[0] for s, _ in seen)
+    with engine.connect() as conn:  # what rode along on other statements is there
+        history = sa.text(
+            "SELECT state FROM shipment_history WHERE shipment_id = 'S-1' ORDER BY id"
+        )
+        assert list(conn.execute(history).scalars()) == ["WAITING", "READY"]
+        ledger = sa.text("SELECT shipment_id, quantity FROM allocations")
+        assert [tuple(row) for row in conn.execute(ledger)] == [("S-1", 1)]
+        room = sa.text("SELECT count(*) FROM waiting_skus WHERE shipment_id = 'S-1'")
+        assert conn.execute(room).scalar_one() == 0
