@@ -5,10 +5,14 @@ phase, divided by its events, is the rows read per event: in all (``tup_returned
 ``tup_fetched`` of the database) and per table, by sequential scans (``seq``) and by index
 scans (``idx``: index entries read, dead ones included). ``table_scans_per_event`` counts the
 scans started on any table (``seq_scan`` + ``idx_scan``): about one per statement that reads
-a table, a floor for the statements an event costs. Postgres publishes a backend's
-counters when it goes idle, at most once a second, so take the second snapshot a moment
-after the phase has ended (``settle_s``). The harness itself reads nothing else from the
-bench database during a measured phase: progress comes from the worker's /metrics.
+a table, a floor for the statements an event costs. ``gauge_rows_read_per_event`` is the part
+read from the two partial indexes that the waiting-room gauges count whole
+(``entrypoints/jobs/gauges.py``: one replica, every 15 s): it grows with the room, not with
+the events, so it is also given apart (``rows_read_per_event_less_gauges``). Postgres
+publishes a backend's counters when it goes idle, at most once a second, so take the second
+snapshot a moment after the phase has ended (``settle_s``). The harness itself reads nothing
+else from the bench database during a measured phase: progress comes from the worker's
+/metrics.
 
 ``commit_ceiling`` is the machine's one-commit-per-event floor: single-row INSERT
 transactions, one after another on one connection, for a few seconds.
@@ -23,6 +27,10 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 
+# What ``shipment_views.waiting_stats`` counts: the room's size from its FIFO index, the ones
+# not flagged overdue from the overdue sweep's index (the sweep reads a range of it too).
+GAUGE_INDEXES = ("ix_shipments_waiting_fifo", "ix_shipments_overdue_due")
+
 
 def conninfo(url: str) -> str:
     """A libpq URI (for psycopg) from a SQLAlchemy URL."""
@@ -36,6 +44,7 @@ class ReadCounters:
     commits: int
     scans: int  # seq_scan + idx_scan of every table: about one per statement that reads
     by_table: dict[str, int] = field(default_factory=dict)  # "table seq" / "table idx": rows
+    gauges: int = 0  # index entries read from GAUGE_INDEXES
 
     @classmethod
     def take(cls, url: str, settle_s: float = 0.0) -> ReadCounters:
@@ -51,10 +60,16 @@ class ReadCounters:
                 "FROM pg_stat_user_tables t LEFT JOIN pg_stat_user_indexes i USING (relid) "
                 "GROUP BY t.relname, t.seq_tup_read, t.seq_scan, t.idx_scan"
             ).fetchall()
+            gauges = conn.execute(
+                "SELECT coalesce(sum(idx_tup_read), 0) FROM pg_stat_user_indexes "
+                "WHERE indexrelname = ANY(%s)",
+                [list(GAUGE_INDEXES)],
+            ).fetchone()
         by_table = {f"{name} seq": int(seq) for name, seq, _, _ in rows}
         by_table.update({f"{name} idx": int(idx) for name, _, idx, _ in rows})
         scans = sum(int(count) for *_, count in rows)
-        return cls(int(returned), int(fetched), int(commits), scans, by_table)
+        gauge_rows = int(gauges[0]) if gauges else 0
+        return cls(int(returned), int(fetched), int(commits), scans, by_table, gauge_rows)
 
     def per_event(self, before: ReadCounters, events: int) -> dict[str, Any]:
         """Rows read per event over the phase from ``before`` to this snapshot."""
@@ -65,8 +80,11 @@ class ReadCounters:
             for name, read in self.by_table.items()
             if read != before.by_table.get(name, 0)
         }
+        gauges = self.gauges - before.gauges
         return {
             "rows_read_per_event": round(rows / events, 2),
+            "gauge_rows_read_per_event": round(gauges / events, 2),
+            "rows_read_per_event_less_gauges": round((rows - gauges) / events, 2),
             "commits_per_event": round((self.commits - before.commits) / events, 4),
             "table_scans_per_event": round((self.scans - before.scans) / events, 2),
             "rows_read_per_event_by_table": dict(sorted(tables.items(), key=lambda kv: -kv[1])),
