@@ -166,13 +166,11 @@ class PostgresStore(PostgresStock):
             return known
         if unknown & self._writes.skus:
             self.flush()
-        found: set[str] = set()
-        if unknown:
-            # The listings of the SKUs waited for come along (the rounds read them next),
-            # kept as ``listings`` keeps them: only those of SKUs locked here.
-            listed = catalog.waited_for_with_listings(self._conn, unknown)
-            self._reads.remember_listings(listed)
-            found = set(listed)
+        # The listings of the SKUs waited for come along (the rounds read them next),
+        # kept as ``listings`` keeps them: only those of SKUs locked here.
+        listed = catalog.waited_for_with_listings(self._conn, unknown)
+        self._reads.remember_listings(listed)
+        found = set(listed)
         self._reads.remember_demand(unknown, found)
         return known | found
 
