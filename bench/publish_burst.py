@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import time
 
-from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from backorder_worker.adapters.kafka.producer import KafkaPublisher
@@ -47,10 +46,7 @@ def main() -> None:
         settings = KafkaSettings(bootstrap_servers=broker.bootstrap_servers)
         for round_ in range(args.rounds):
             for size in sizes:
-                publisher = KafkaPublisher(settings)
-                publisher._producer.close()  # the same configuration, another batch size
-                publisher._config["batch_size"] = size
-                publisher._producer = KafkaProducer(**publisher._config)
+                publisher = KafkaPublisher(settings, batch_bytes=size)
                 publisher.publish(rows(50, f"warm{round_}-{size}"))
                 started = time.perf_counter()
                 acked = publisher.publish(rows(args.records, f"{round_}-{size}"))

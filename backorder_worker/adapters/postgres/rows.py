@@ -7,6 +7,7 @@ byte-for-byte the same on every replica (I4).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -72,45 +73,21 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str
     if not rows:
         return
     columns = tuple(rows[0])
-    as_json = {name for name in columns if isinstance(table.c[name].type, JSONB)}
-    params = {
-        f"a_{name}": [json.dumps(row[name]) if name in as_json else row[name] for row in rows]
-        for name in columns
-    }
-    conn.execute(_insert_over_arrays(conn.dialect, table, columns), params)
-
-
-_INSERTS: dict[tuple[str, tuple[str, ...]], sa.TextClause] = {}
-
-
-def _insert_over_arrays(
-    dialect: sa.Dialect, table: sa.Table, columns: tuple[str, ...]
-) -> sa.TextClause:
-    """``INSERT … SELECT … FROM unnest(…) WITH ORDINALITY ORDER BY`` the ordinality, one
-    text per table and columns (so Postgres parses and plans it once per connection)."""
-    key = (table.name, columns)
-    if key not in _INSERTS:
-        arrays = []
-        for name in columns:
-            kind = table.c[name].type
-            element = "TEXT" if isinstance(kind, JSONB) else kind.compile(dialect=dialect)
-            arrays.append(f"CAST(:a_{name} AS {element}[])")
-        values = [
-            f"u.{n}::jsonb" if isinstance(table.c[n].type, JSONB) else f"u.{n}" for n in columns
-        ]
-        _INSERTS[key] = sa.text(
-            f"INSERT INTO {table.name} ({', '.join(columns)})"
-            f" SELECT {', '.join(values)}"
-            f" FROM unnest({', '.join(arrays)}) WITH ORDINALITY AS u({', '.join(columns)}, n)"
-            " ORDER BY u.n"
-        )
-    return _INSERTS[key]
+    conn.execute(_insert_from_arrays(table, columns, "a"), insert_params(table, columns, "a", rows))
 
 
 def inserting(table: sa.Table, columns: Sequence[str], prefix: str) -> Any:
     """A data-modifying CTE that inserts rows given as one array parameter per column
     (``{prefix}_{column}``, JSONB as JSON text; ``insert_params`` builds them), in write
     order: to add to another statement of the same flush, one round trip for both."""
+    return _insert_from_arrays(table, tuple(columns), prefix).cte(f"{prefix}_insert")
+
+
+@functools.cache
+def _insert_from_arrays(table: sa.Table, columns: tuple[str, ...], prefix: str) -> sa.Insert:
+    """``INSERT … SELECT … FROM unnest(…) WITH ORDINALITY ORDER BY`` the ordinality, built
+    once per table, columns and prefix: one statement text, so Postgres parses and plans it
+    once per connection whatever the number of rows."""
     arrays = [
         sa.bindparam(
             f"{prefix}_{name}",
@@ -128,7 +105,7 @@ def inserting(table: sa.Table, columns: Sequence[str], prefix: str) -> Any:
         for name in columns
     ]
     rows = sa.select(*values).order_by(given.c.n)
-    return sa.insert(table).from_select(list(columns), rows).cte(f"{prefix}_insert")
+    return sa.insert(table).from_select(list(columns), rows)
 
 
 def insert_params(
